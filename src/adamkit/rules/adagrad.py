@@ -1,0 +1,46 @@
+r"""Adagrad (Duchi et al., JMLR 2011), with learning-rate decay, as torch.optim.Adagrad.
+
+::
+
+    clr   = lr / (1 + (t-1)·lr_decay)
+    sum   = sum + g²                    (starts at initial_accumulator_value)
+    param = param - clr · g / (sqrt(sum) + ε)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adamkit.rules._numerics import as_scalar_or_array, prepare
+from adamkit.rules._rule import NONNEG, Rule
+
+DEFAULTS = {
+    "lr": 1e-2,
+    "lr_decay": 0,
+    "weight_decay": 0,
+    "initial_accumulator_value": 0,
+    "eps": 1e-10,
+    "maximize": False,
+    "weight_decay_mode": "l2",
+    "lr_factor": 1.0,
+}
+
+
+def init(param: Any, hp: dict, xp: Any) -> dict:
+    value = as_scalar_or_array(hp["initial_accumulator_value"], param, xp)
+    return {"sum": xp.zeros_like(param) + value}
+
+
+def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
+    param, grad = prepare(param, grad, hp, xp)
+    clr = as_scalar_or_array(hp["lr"] / (1 + (step - 1) * hp["lr_decay"]), param, xp)
+    total = state["sum"] + grad * grad
+    std = xp.sqrt(total) + as_scalar_or_array(hp["eps"], grad, xp)
+    return param - clr * (grad / std), {"sum": total}
+
+
+ADAGRAD = Rule(
+    "adagrad", init, update, DEFAULTS,
+    {"lr": NONNEG, "lr_decay": NONNEG, "weight_decay": NONNEG,
+     "initial_accumulator_value": NONNEG, "eps": NONNEG},
+)

@@ -1,0 +1,49 @@
+r"""Adamax: Adam with the infinity norm (Kingma & Ba, arXiv:1412.6980, Section 7.1), as torch.optim.
+
+::
+
+    exp_avg = β1·exp_avg + (1-β1)·g
+    exp_inf = max(β2·exp_inf, |g| + ε)
+    param   = param - lr / (1 - β1^t) · exp_avg / exp_inf
+
+torch adds ε inside the max (so exp_inf is never 0), not to the denominator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adamkit.rules._numerics import as_scalar_or_array, bias_correction, ema, prepare
+from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
+
+DEFAULTS = {
+    "lr": 2e-3,
+    "betas": (0.9, 0.999),
+    "eps": 1e-8,
+    "weight_decay": 0,
+    "maximize": False,
+    "weight_decay_mode": "l2",
+    "lr_factor": 1.0,
+}
+
+
+def init(param: Any, hp: dict, xp: Any) -> dict:
+    return {"exp_avg": xp.zeros_like(param), "exp_inf": xp.zeros_like(param)}
+
+
+def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
+    param, grad = prepare(param, grad, hp, xp)
+    beta1, beta2 = hp["betas"]
+    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp))
+    exp_inf = xp.maximum(
+        state["exp_inf"] * as_scalar_or_array(beta2, grad, xp),
+        xp.abs(grad) + as_scalar_or_array(hp["eps"], grad, xp),
+    )
+    step_size = as_scalar_or_array(hp["lr"] / bias_correction(beta1, step), param, xp)
+    return param - step_size * (exp_avg / exp_inf), {"exp_avg": exp_avg, "exp_inf": exp_inf}
+
+
+ADAMAX = Rule(
+    "adamax", init, update, DEFAULTS,
+    {"lr": NONNEG, "betas": UNIT_OPEN_HIGH, "eps": NONNEG, "weight_decay": NONNEG},
+)

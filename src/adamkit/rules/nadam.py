@@ -1,0 +1,71 @@
+r"""NAdam: Adam with Nesterov momentum (Dozat, 2016), in torch.optim's momentum-decay form.
+
+::
+
+    μ_t        = β1·(1 - 0.5·0.96^(t·momentum_decay))        (momentum schedule)
+    mu_product = Π_{i<=t} μ_i                                (kept in the state, as torch does)
+    exp_avg, exp_avg_sq as Adam;  denom = sqrt(exp_avg_sq / (1-β2^t)) + ε
+    param = param - lr·(1-μ_t)/(1-mu_product) · g/denom
+                  - lr·μ_{t+1}/(1-mu_product·μ_{t+1}) · exp_avg/denom
+
+``mu_product`` is stored as torch stores it (a 0-dim tensor of the default float dtype) and read
+back as a Python float, so float64 runs match torch to the last bit of that rounding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adamkit.rules._numerics import as_scalar_or_array, bias_correction, ema, ema_square, prepare
+from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
+
+DEFAULTS = {
+    "lr": 2e-3,
+    "betas": (0.9, 0.999),
+    "eps": 1e-8,
+    "weight_decay": 0,
+    "momentum_decay": 4e-3,
+    "decoupled_weight_decay": False,
+    "maximize": False,
+    "weight_decay_mode": "l2",
+    "lr_factor": 1.0,
+}
+
+
+def init(param: Any, hp: dict, xp: Any) -> dict:
+    return {
+        "exp_avg": xp.zeros_like(param),
+        "exp_avg_sq": xp.zeros_like(param),
+        "mu_product": xp.ones(()),
+    }
+
+
+def _value(x: Any) -> Any:
+    """A 0-dim array or tensor as a Python float (torch's ``_get_value``); batches stay arrays."""
+    return x.item() if getattr(x, "ndim", 0) == 0 and hasattr(x, "item") else x
+
+
+def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
+    param, grad = prepare(param, grad, hp, xp)
+    beta1, beta2 = hp["betas"]
+    lr, decay = hp["lr"], hp["momentum_decay"]
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
+    mu_product = state["mu_product"] * as_scalar_or_array(mu, state["mu_product"], xp)
+    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp))
+    exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp))
+    bc2 = as_scalar_or_array(bias_correction(beta2, step), grad, xp)
+    denom = xp.sqrt(exp_avg_sq / bc2) + as_scalar_or_array(hp["eps"], grad, xp)
+    product = _value(mu_product)
+    grad_weight = -lr * (1.0 - mu) / (1.0 - product)
+    avg_weight = (-lr * mu_next) / (1.0 - product * mu_next)
+    param = param + as_scalar_or_array(grad_weight, param, xp) * (grad / denom)
+    param = param + as_scalar_or_array(avg_weight, param, xp) * (exp_avg / denom)
+    return param, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "mu_product": mu_product}
+
+
+NADAM = Rule(
+    "nadam", init, update, DEFAULTS,
+    {"lr": NONNEG, "betas": UNIT_OPEN_HIGH, "eps": NONNEG, "weight_decay": NONNEG,
+     "momentum_decay": NONNEG},
+)

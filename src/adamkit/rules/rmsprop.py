@@ -1,0 +1,69 @@
+r"""RMSprop (Hinton, Lecture 6e), with centering (Graves, arXiv:1308.0850) and momentum, as torch.
+
+::
+
+    square_avg = α·square_avg + (1-α)·g²
+    grad_avg   = α·grad_avg + (1-α)·g                        (centered only)
+    avg        = sqrt(square_avg - grad_avg²) + ε  if centered else  sqrt(square_avg) + ε
+    buf        = momentum·buf + g/avg;  param -= lr·buf      (momentum > 0)
+    param      = param - lr·g/avg                            (otherwise)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adamkit.rules._numerics import as_scalar_or_array, ema, ema_square, prepare
+from adamkit.rules._rule import NONNEG, Rule
+
+DEFAULTS = {
+    "lr": 1e-2,
+    "alpha": 0.99,
+    "eps": 1e-8,
+    "weight_decay": 0,
+    "momentum": 0,
+    "centered": False,
+    "maximize": False,
+    "weight_decay_mode": "l2",
+    "lr_factor": 1.0,
+}
+
+
+def _uses_momentum(hp: dict) -> bool:
+    return bool(np.any(np.asarray(hp["momentum"]) > 0))
+
+
+def init(param: Any, hp: dict, xp: Any) -> dict:
+    state = {"square_avg": xp.zeros_like(param)}
+    if _uses_momentum(hp):
+        state["momentum_buffer"] = xp.zeros_like(param)
+    if hp["centered"]:
+        state["grad_avg"] = xp.zeros_like(param)
+    return state
+
+
+def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
+    param, grad = prepare(param, grad, hp, xp)
+    alpha = as_scalar_or_array(hp["alpha"], grad, xp)
+    square_avg = ema_square(state["square_avg"], grad, alpha)
+    new_state = {"square_avg": square_avg}
+    if hp["centered"]:
+        grad_avg = new_state["grad_avg"] = ema(state["grad_avg"], grad, alpha)
+        avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+    else:
+        avg = xp.sqrt(square_avg)
+    avg = avg + as_scalar_or_array(hp["eps"], grad, xp)
+    lr = as_scalar_or_array(hp["lr"], param, xp)
+    if _uses_momentum(hp):
+        momentum = as_scalar_or_array(hp["momentum"], grad, xp)
+        buf = new_state["momentum_buffer"] = state["momentum_buffer"] * momentum + grad / avg
+        return param - lr * buf, new_state
+    return param - lr * (grad / avg), new_state
+
+
+RMSPROP = Rule(
+    "rmsprop", init, update, DEFAULTS,
+    {"lr": NONNEG, "alpha": NONNEG, "eps": NONNEG, "weight_decay": NONNEG, "momentum": NONNEG},
+)

@@ -1,0 +1,62 @@
+r"""SGD with momentum, dampening and Nesterov momentum, as torch.optim.SGD.
+
+::
+
+    buf   = g                                   on the first step (no dampening, as torch)
+    buf   = momentum·buf + (1-dampening)·g      afterwards
+    d     = g + momentum·buf if nesterov else buf      (d = g when momentum = 0)
+    param = param - lr·d
+
+"Momentum" in the source documents is this rule with momentum = 0.9.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adamkit.rules._numerics import as_scalar_or_array, prepare
+from adamkit.rules._rule import NONNEG, Range, Rule
+
+DEFAULTS = {
+    "lr": 1e-3,
+    "momentum": 0,
+    "dampening": 0,
+    "weight_decay": 0,
+    "nesterov": False,
+    "maximize": False,
+    "weight_decay_mode": "l2",
+    "lr_factor": 1.0,
+}
+
+
+def _uses_momentum(hp: dict) -> bool:
+    return bool(np.any(np.asarray(hp["momentum"]) != 0))
+
+
+def init(param: Any, hp: dict, xp: Any) -> dict:
+    # torch creates the buffer from the first gradient; until then the state is empty.
+    return {}
+
+
+def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
+    param, grad = prepare(param, grad, hp, xp)
+    new_state: dict = {}
+    if _uses_momentum(hp):
+        momentum = as_scalar_or_array(hp["momentum"], grad, xp)
+        if state.get("momentum_buffer") is None:
+            buf = grad + 0 * momentum  # a fresh array, broadcast like the momentum batch
+        else:
+            dampening = as_scalar_or_array(hp["dampening"], grad, xp)
+            buf = state["momentum_buffer"] * momentum + (1 - dampening) * grad
+        new_state["momentum_buffer"] = buf
+        grad = grad + momentum * buf if hp["nesterov"] else buf
+    return param - as_scalar_or_array(hp["lr"], param, xp) * grad, new_state
+
+
+SGD = Rule(
+    "sgd", init, update, DEFAULTS,
+    {"lr": NONNEG, "momentum": NONNEG, "dampening": Range(0.0, 1.0), "weight_decay": NONNEG},
+    counts_steps=False,
+)

@@ -1,0 +1,171 @@
+"""Learning-rate schedules as pure ``step -> factor`` functions.
+
+A schedule multiplies the base learning rate: ``lr_t = lr * schedule(t)``. ``t`` counts from 0
+and can be an optimizer step or an epoch, whichever the caller steps it with. Each schedule is a
+small frozen dataclass (so it pickles inside a checkpoint and prints its parameters). Use one from
+the NumPy front end (``adamkit.numpy.Adam(schedule=...)``) or with torch through
+:func:`torch_scheduler`, and from the command line through :func:`parse`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
+
+from adamkit.errors import UsageError, choice
+
+
+class Schedule(Protocol):
+    def __call__(self, step: int) -> float: ...
+
+
+@dataclass(frozen=True)
+class Constant:
+    """factor = 1."""
+
+    def __call__(self, step: int) -> float:
+        return 1.0
+
+
+@dataclass(frozen=True)
+class StepDecay:
+    """factor = gamma ** (step // step_size), as torch's StepLR."""
+
+    step_size: int
+    gamma: float = 0.1
+
+    def __call__(self, step: int) -> float:
+        return self.gamma ** (step // self.step_size)
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """factor = gamma ** step, as torch's ExponentialLR."""
+
+    gamma: float
+
+    def __call__(self, step: int) -> float:
+        return self.gamma**step
+
+
+@dataclass(frozen=True)
+class Cosine:
+    """Half a cosine from 1 to ``min_factor`` over ``total_steps``, then flat (SGDR without restarts)."""
+
+    total_steps: int
+    min_factor: float = 0.0
+
+    def __call__(self, step: int) -> float:
+        progress = min(step, self.total_steps) / self.total_steps
+        return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """Linear warm-up from ``1/(warmup_steps+1)`` to 1 over ``warmup_steps``, then ``then``.
+
+    ``then`` is called with the steps counted from the end of the warm-up.
+    """
+
+    warmup_steps: int
+    then: Any = Constant()
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / (self.warmup_steps + 1)
+        return self.then(step - self.warmup_steps)
+
+
+@dataclass(frozen=True)
+class OneCycle:
+    """Smith's one-cycle policy (arXiv:1708.07120) as torch's OneCycleLR with cosine annealing.
+
+    The factor is relative to the *peak* learning rate: it rises from ``1/div_factor`` to 1 over
+    ``pct_start`` of the steps, then falls to ``1/(div_factor*final_div_factor)``.
+    """
+
+    total_steps: int
+    pct_start: float = 0.3
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+
+    def __call__(self, step: int) -> float:
+        start, peak = 1 / self.div_factor, 1.0
+        end = start / self.final_div_factor
+        up = float(self.pct_start * self.total_steps) - 1
+        down = float(self.total_steps) - 1
+        step = min(step, self.total_steps - 1)
+        if step <= up:
+            return _cosine_between(start, peak, step / up if up > 0 else 1.0)
+        return _cosine_between(peak, end, (step - up) / (down - up))
+
+
+def _cosine_between(a: float, b: float, fraction: float) -> float:
+    return b + (a - b) / 2.0 * (math.cos(math.pi * fraction) + 1)
+
+
+@dataclass(frozen=True)
+class SeedExpDecay:
+    """The source documents' Keras schedule: constant until ``start``, then ``exp(-rate)`` per step.
+
+    Their ``lr_schedule(epoch, lr)`` returns ``lr * exp(-0.1)`` for every epoch >= 50 and Keras feeds
+    back the previous lr, so the decay compounds: factor = exp(-rate * max(0, epoch - start + 1)).
+    """
+
+    start: int = 50
+    rate: float = 0.1
+
+    def __call__(self, step: int) -> float:
+        return math.exp(-self.rate * max(0, step - self.start + 1))
+
+
+SCHEDULES = {
+    "constant": Constant,
+    "step": StepDecay,
+    "exponential": Exponential,
+    "cosine": Cosine,
+    "warmup": Warmup,
+    "onecycle": OneCycle,
+    "seed-exp-decay": SeedExpDecay,
+}
+
+
+def parse(spec: str) -> Schedule:
+    """A schedule from text, e.g. ``"cosine:total_steps=1000"``, ``"step:10,0.5"``,
+    ``"warmup:100+cosine:900"`` (warm-up then another schedule), ``"seed-exp-decay"``.
+    """
+    if "+" in spec:
+        head, tail = spec.split("+", 1)
+        first = parse(head)
+        if not isinstance(first, Warmup):
+            raise UsageError(f"only a warmup can be followed by '+': {spec!r}")
+        return Warmup(first.warmup_steps, parse(tail))
+    name, _, arg_text = spec.partition(":")
+    if name not in SCHEDULES:
+        raise choice("schedule", name, SCHEDULES)
+    cls = SCHEDULES[name]
+    names = [f.name for f in fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for i, item in enumerate(a for a in arg_text.split(",") if a):
+        key, eq, value = item.partition("=")
+        if not eq:
+            key, value = (names[i] if i < len(names) else "?"), item
+        if key not in names or key == "then":
+            raise UsageError(f"schedule {name}: unknown argument {key!r}; valid: {', '.join(names)}")
+        try:
+            kwargs[key] = int(value) if key.endswith("steps") or key in ("step_size", "start") else float(value)
+        except ValueError:
+            raise UsageError(f"schedule {name}: {key}={value!r} is not a number") from None
+    try:
+        return cls(**kwargs)
+    except TypeError:
+        required = [f.name for f in fields(cls) if f.default is f.default_factory]  # type: ignore[misc]
+        raise UsageError(f"schedule {name} needs {', '.join(required)}, e.g. {name}:100") from None
+
+
+def torch_scheduler(optimizer: Any, schedule: Schedule, last_epoch: int = -1) -> Any:
+    """A ``torch.optim.lr_scheduler.LRScheduler`` that sets ``lr = initial_lr * schedule(t)``."""
+    from torch.optim.lr_scheduler import LambdaLR
+
+    return LambdaLR(optimizer, lr_lambda=schedule, last_epoch=last_epoch)
