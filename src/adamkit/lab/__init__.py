@@ -1,0 +1,1 @@
+"""The lab: optimizer races on classic test functions, many configurations at once."""
