@@ -154,7 +154,8 @@ def parse(spec: str) -> Schedule:
         if key not in names or key == "then":
             raise UsageError(f"schedule {name}: unknown argument {key!r}; valid: {', '.join(names)}")
         try:
-            kwargs[key] = int(value) if key.endswith("steps") or key in ("step_size", "start") else float(value)
+            is_count = key.endswith("steps") or key in ("step_size", "start")
+            kwargs[key] = int(value) if is_count else float(value)
         except ValueError:
             raise UsageError(f"schedule {name}: {key}={value!r} is not a number") from None
     try:

@@ -10,18 +10,46 @@ from typing import Any
 import numpy as np
 
 
-def ema(average: Any, value: Any, beta: Any) -> Any:
-    """Exponential moving average ``beta*average + (1-beta)*value``, in torch's ``lerp`` form.
+def _is_number(value: Any) -> bool:
+    return isinstance(value, float | int)
 
-    ``average + (1-beta)*(value-average)`` is what ``torch.Tensor.lerp_(value, 1-beta)`` computes,
-    so the float32 rounding matches torch.optim's first moment.
-    """
+
+# The four primitives torch.optim is written in. Under torch, the rules call torch's own kernels
+# (which round in their own order, e.g. fused multiply-add), so adamkit.torch is bitwise equal to
+# torch.optim; under NumPy, the same expression in the same order.
+
+
+def add(x: Any, y: Any, alpha: Any, xp: Any) -> Any:
+    """``x + alpha*y`` (torch.add(x, y, alpha=alpha))."""
+    if xp is not np and _is_number(alpha):
+        return xp.add(x, y, alpha=alpha)
+    return x + alpha * y
+
+
+def addcmul(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
+    """``x + value*a*b`` (torch.addcmul)."""
+    if xp is not np and _is_number(value):
+        return xp.addcmul(x, a, b, value=value)
+    return x + value * a * b
+
+
+def addcdiv(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
+    """``x + value*a/b`` (torch.addcdiv)."""
+    if xp is not np and _is_number(value):
+        return xp.addcdiv(x, a, b, value=value)
+    return x + (value * a) / b
+
+
+def ema(average: Any, value: Any, beta: Any, xp: Any) -> Any:
+    """Exponential moving average ``beta*average + (1-beta)*value`` (torch's ``lerp`` form)."""
+    if xp is not np and _is_number(beta):
+        return xp.lerp(average, value, 1 - beta)
     return average + (1 - beta) * (value - average)
 
 
-def ema_square(average: Any, grad: Any, beta: Any) -> Any:
+def ema_square(average: Any, grad: Any, beta: Any, xp: Any) -> Any:
     """Second-moment average ``beta*average + (1-beta)*grad**2`` (torch's mul_/addcmul_ order)."""
-    return average * beta + (1 - beta) * (grad * grad)
+    return addcmul(average * beta, grad, grad, 1 - beta, xp)
 
 
 def bias_correction(beta: Any, step: int) -> Any:
@@ -60,7 +88,7 @@ def prepare(param: Any, grad: Any, hp: dict, xp: Any) -> tuple[Any, Any]:
     wd = as_scalar_or_array(wd, param, xp)
     mode = hp.get("weight_decay_mode", "l2")
     if mode == "l2":
-        grad = grad + wd * param
+        grad = add(grad, param, wd, xp)
     elif mode == "decoupled":
         param = param * (1 - as_scalar_or_array(hp["lr"], param, xp) * wd)
     else:

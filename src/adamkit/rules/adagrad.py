@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adamkit.rules._numerics import as_scalar_or_array, prepare
+from adamkit.rules._numerics import addcdiv, addcmul, as_scalar_or_array, prepare
 from adamkit.rules._rule import NONNEG, Rule
 
 DEFAULTS = {
@@ -34,9 +34,9 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
 def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
     param, grad = prepare(param, grad, hp, xp)
     clr = as_scalar_or_array(hp["lr"] / (1 + (step - 1) * hp["lr_decay"]), param, xp)
-    total = state["sum"] + grad * grad
+    total = addcmul(state["sum"], grad, grad, 1, xp)
     std = xp.sqrt(total) + as_scalar_or_array(hp["eps"], grad, xp)
-    return param - clr * (grad / std), {"sum": total}
+    return addcdiv(param, grad, std, -clr, xp), {"sum": total}
 
 
 ADAGRAD = Rule(

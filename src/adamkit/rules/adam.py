@@ -24,7 +24,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from adamkit.rules._numerics import as_scalar_or_array, bias_correction, ema, ema_square, prepare
+from adamkit.rules._numerics import (
+    addcdiv,
+    as_scalar_or_array,
+    bias_correction,
+    ema,
+    ema_square,
+    prepare,
+)
 from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
 
 ADAM_DEFAULTS = {
@@ -64,15 +71,15 @@ def denominator(v: Any, bias_correction2: Any, hp: dict, xp: Any) -> Any:
 def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
     param, grad = prepare(param, grad, hp, xp)
     beta1, beta2 = hp["betas"]
-    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp))
-    exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp))
+    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp), xp)
+    exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp), xp)
     new_state = {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
     v = exp_avg_sq
     if hp["amsgrad"]:
         v = new_state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], exp_avg_sq)
     step_size = as_scalar_or_array(hp["lr"] / bias_correction(beta1, step), param, xp)
     denom = denominator(v, bias_correction(beta2, step), hp, xp)
-    return param - step_size * (exp_avg / denom), new_state
+    return addcdiv(param, exp_avg, denom, -step_size, xp), new_state
 
 
 def internals(state: dict, step: int, hp: dict, xp: Any) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adamkit.rules._numerics import as_scalar_or_array, bias_correction, ema, prepare
+from adamkit.rules._numerics import addcdiv, as_scalar_or_array, bias_correction, ema, prepare
 from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
 
 DEFAULTS = {
@@ -34,13 +34,13 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
 def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
     param, grad = prepare(param, grad, hp, xp)
     beta1, beta2 = hp["betas"]
-    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp))
+    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp), xp)
     exp_inf = xp.maximum(
         state["exp_inf"] * as_scalar_or_array(beta2, grad, xp),
         xp.abs(grad) + as_scalar_or_array(hp["eps"], grad, xp),
     )
     step_size = as_scalar_or_array(hp["lr"] / bias_correction(beta1, step), param, xp)
-    return param - step_size * (exp_avg / exp_inf), {"exp_avg": exp_avg, "exp_inf": exp_inf}
+    return addcdiv(param, exp_avg, exp_inf, -step_size, xp), {"exp_avg": exp_avg, "exp_inf": exp_inf}
 
 
 ADAMAX = Rule(

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from adamkit.rules._numerics import as_scalar_or_array, bias_correction, ema, ema_square, prepare
+from adamkit.rules._numerics import (
+    addcdiv,
+    as_scalar_or_array,
+    bias_correction,
+    ema,
+    ema_square,
+    prepare,
+)
 from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
 
 DEFAULTS = {
@@ -52,15 +59,15 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
     mu_product = state["mu_product"] * as_scalar_or_array(mu, state["mu_product"], xp)
-    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp))
-    exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp))
+    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp), xp)
+    exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp), xp)
     bc2 = as_scalar_or_array(bias_correction(beta2, step), grad, xp)
     denom = xp.sqrt(exp_avg_sq / bc2) + as_scalar_or_array(hp["eps"], grad, xp)
     product = _value(mu_product)
     grad_weight = -lr * (1.0 - mu) / (1.0 - product)
     avg_weight = (-lr * mu_next) / (1.0 - product * mu_next)
-    param = param + as_scalar_or_array(grad_weight, param, xp) * (grad / denom)
-    param = param + as_scalar_or_array(avg_weight, param, xp) * (exp_avg / denom)
+    param = addcdiv(param, grad, denom, as_scalar_or_array(grad_weight, param, xp), xp)
+    param = addcdiv(param, exp_avg, denom, as_scalar_or_array(avg_weight, param, xp), xp)
     return param, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "mu_product": mu_product}
 
 

@@ -54,8 +54,8 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     param, grad = prepare(param, grad, hp, xp)
     beta1, beta2 = hp["betas"]
     lr = as_scalar_or_array(hp["lr"], param, xp)
-    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp))
-    exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp))
+    exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp), xp)
+    exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp), xp)
     bias_corrected_exp_avg = exp_avg / as_scalar_or_array(bias_correction(beta1, step), grad, xp)
     use_adaptive, rect = rectification(beta2, step)
     if isinstance(use_adaptive, bool) and not use_adaptive:

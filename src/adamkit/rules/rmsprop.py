@@ -15,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from adamkit.rules._numerics import as_scalar_or_array, ema, ema_square, prepare
+from adamkit.rules._numerics import (
+    add,
+    addcdiv,
+    addcmul,
+    as_scalar_or_array,
+    ema,
+    ema_square,
+    prepare,
+)
 from adamkit.rules._rule import NONNEG, Rule
 
 DEFAULTS = {
@@ -47,20 +55,21 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
 def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
     param, grad = prepare(param, grad, hp, xp)
     alpha = as_scalar_or_array(hp["alpha"], grad, xp)
-    square_avg = ema_square(state["square_avg"], grad, alpha)
+    square_avg = ema_square(state["square_avg"], grad, alpha, xp)
     new_state = {"square_avg": square_avg}
     if hp["centered"]:
-        grad_avg = new_state["grad_avg"] = ema(state["grad_avg"], grad, alpha)
-        avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        grad_avg = new_state["grad_avg"] = ema(state["grad_avg"], grad, alpha, xp)
+        avg = xp.sqrt(addcmul(square_avg, grad_avg, grad_avg, -1, xp))
     else:
         avg = xp.sqrt(square_avg)
     avg = avg + as_scalar_or_array(hp["eps"], grad, xp)
     lr = as_scalar_or_array(hp["lr"], param, xp)
     if _uses_momentum(hp):
         momentum = as_scalar_or_array(hp["momentum"], grad, xp)
-        buf = new_state["momentum_buffer"] = state["momentum_buffer"] * momentum + grad / avg
-        return param - lr * buf, new_state
-    return param - lr * (grad / avg), new_state
+        buf = addcdiv(state["momentum_buffer"] * momentum, grad, avg, 1, xp)
+        new_state["momentum_buffer"] = buf
+        return add(param, buf, -lr, xp), new_state
+    return addcdiv(param, grad, avg, -lr, xp), new_state
 
 
 RMSPROP = Rule(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from adamkit.rules._numerics import as_scalar_or_array, prepare
+from adamkit.rules._numerics import add, as_scalar_or_array, prepare
 from adamkit.rules._rule import NONNEG, Range, Rule
 
 DEFAULTS = {
@@ -49,10 +49,10 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
             buf = grad + 0 * momentum  # a fresh array, broadcast like the momentum batch
         else:
             dampening = as_scalar_or_array(hp["dampening"], grad, xp)
-            buf = state["momentum_buffer"] * momentum + (1 - dampening) * grad
+            buf = add(state["momentum_buffer"] * momentum, grad, 1 - dampening, xp)
         new_state["momentum_buffer"] = buf
-        grad = grad + momentum * buf if hp["nesterov"] else buf
-    return param - as_scalar_or_array(hp["lr"], param, xp) * grad, new_state
+        grad = add(grad, buf, momentum, xp) if hp["nesterov"] else buf
+    return add(param, grad, -as_scalar_or_array(hp["lr"], param, xp), xp), new_state
 
 
 SGD = Rule(

@@ -1,0 +1,14 @@
+"""PyTorch front end: drop-in replacements for ``torch.optim`` (same arguments, defaults, state).
+
+>>> import torch, adamkit.torch
+>>> model = torch.nn.Linear(3, 1)
+>>> opt = adamkit.torch.Adam(model.parameters(), lr=1e-3)   # instead of torch.optim.Adam
+"""
+
+from adamkit.torch._base import RuleOptimizer
+from adamkit.torch.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
+
+BY_RULE = {c.rule.name: c for c in (Adam, AdamW, Adamax, NAdam, RAdam, SGD, RMSprop, Adagrad)}
+
+__all__ = ["RuleOptimizer", "BY_RULE", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD",
+           "RMSprop", "Adagrad"]

@@ -1,0 +1,233 @@
+"""The torch front end: ``torch.optim.Optimizer`` subclasses that call the rules.
+
+A front end holds state, gathers tensors, calls the rule and writes back; it does no math of its
+own. State entries carry torch.optim's names and dtypes (``step`` is a 0-dim tensor of torch's
+scalar dtype), so ``state_dict()`` is torch's format: a checkpoint of ``torch.optim.Adam`` loads into
+``adamkit.torch.Adam`` and back, and training continues identically.
+
+adamkit's own options, on every optimizer:
+
+- ``nonfinite``: ``None`` (default, as torch: NaN/Inf propagate), ``"skip"`` (the whole step is
+  skipped when any gradient is non-finite: params, moments and step counts stay as they were, and
+  ``optimizer.skipped_steps`` counts it), ``"raise"`` (a ``FloatingPointError`` naming the tensor).
+- ``clip_value``, ``clip_norm`` (per tensor), ``clip_global_norm`` (over every parameter of the
+  optimizer): see :mod:`adamkit.clipping`. ``param.grad`` is left unchanged.
+- ``weight_decay_mode`` and ``eps_mode`` where the rule has them (see :mod:`adamkit.rules`).
+
+torch-only switches: ``foreach`` is accepted and ignored (adamkit chooses its own path);
+``capturable=True`` and ``differentiable=True`` are refused with a ValueError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch.optim.optimizer import _get_scalar_dtype
+
+from adamkit import clipping
+from adamkit.rules import Rule
+
+NONFINITE_MODES = (None, "skip", "raise")
+
+
+class RuleOptimizer(torch.optim.Optimizer):
+    """Base of every adamkit.torch optimizer: ``rule`` says the math, this class the bookkeeping."""
+
+    rule: Rule
+    accepts_sparse = False  # rules whose result on a densified sparse gradient equals torch's
+    eager_state = False  # torch's Adagrad creates its state in the constructor
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        hyperparameters: dict[str, Any],
+        *,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        nonfinite: str | None = None,
+        clip_value: float | None = None,
+        clip_norm: float | None = None,
+        clip_global_norm: float | None = None,
+    ) -> None:
+        name = type(self).__name__
+        if capturable:
+            raise ValueError(f"{name}: capturable=True (CUDA graph capture) is not supported; "
+                             "valid: False (use torch.optim for graph capture)")
+        if differentiable:
+            raise ValueError(f"{name}: differentiable=True is not supported; valid: False")
+        if nonfinite not in NONFINITE_MODES:
+            raise ValueError(f"{name}: invalid nonfinite {nonfinite!r}; valid: None, 'skip', 'raise'")
+        options = {"clip_value": clip_value, "clip_norm": clip_norm,
+                   "clip_global_norm": clip_global_norm}
+        clipping.validate(options)
+        hp = self.rule.validate(hyperparameters)
+        hp.pop("lr_factor")  # derived each step from the scheduler, not a setting
+        defaults = {**hp, "foreach": foreach, "capturable": False, "differentiable": False,
+                    "fused": fused, "nonfinite": nonfinite, **options}
+        self.skipped_steps = 0
+        super().__init__(params, defaults)
+        if self.eager_state:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    self._init_state(p, group)
+
+    # -- parameter groups and checkpoints ------------------------------------------------------
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if param_group.get("decoupled_weight_decay") and "weight_decay_mode" not in param_group:
+            param_group["weight_decay_mode"] = "decoupled"
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        hp = {k: group[k] for k in self.rule.defaults if k in group}
+        try:
+            group.update({k: v for k, v in self.rule.validate(hp).items() if k in group})
+        except ValueError as exc:
+            index = len(self.param_groups) - 1
+            del self.param_groups[-1]
+            raise ValueError(f"param_groups[{index}]: {exc}") from None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.__dict__.setdefault("skipped_steps", 0)
+        for group in self.param_groups:
+            # A torch.optim checkpoint has only torch's keys: take adamkit's from the defaults,
+            # deriving the decay mode from torch's flag where it has one.
+            if "decoupled_weight_decay" in group and "weight_decay_mode" not in group:
+                group["weight_decay_mode"] = (
+                    "decoupled" if group["decoupled_weight_decay"] else
+                    "l2" if self.defaults.get("weight_decay_mode") == "decoupled" else
+                    self.defaults["weight_decay_mode"]
+                )
+            for key, value in self.defaults.items():
+                group.setdefault(key, value)
+
+    def state_dict(self) -> dict[str, Any]:
+        out = super().state_dict()
+        out["adamkit"] = {"skipped_steps": self.skipped_steps}  # torch ignores extra keys
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        extra = state_dict.get("adamkit", {})
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "adamkit"})
+        self.skipped_steps = int(extra.get("skipped_steps", 0))
+
+    # -- the step --------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        work = [
+            (group, [p for p in group["params"] if p.grad is not None]) for group in self.param_groups
+        ]
+        grads = {p: self._checked_grad(p, gi, group) for gi, (group, ps) in enumerate(work)
+                 for p in ps}
+        if grads and not self._finite_or_handled(grads):
+            return loss
+        if self.defaults["clip_global_norm"] is not None and grads:
+            clipped = clipping.clip(list(grads.values()),
+                                    {"clip_global_norm": self.defaults["clip_global_norm"]}, torch)
+            grads = dict(zip(grads, clipped, strict=True))
+        for group, params in work:
+            if params:
+                group_grads = [grads[p] for p in params]
+                if group["clip_value"] is not None or group["clip_norm"] is not None:
+                    group_grads = clipping.clip(group_grads, group, torch)
+                self._step_group(group, params, group_grads)
+        return loss
+
+    def _step_group(self, group: dict, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+        """The per-tensor path: the rule itself, one parameter at a time (the ground truth)."""
+        hp = self.hyperparameters(group)
+        for p, grad in zip(params, grads, strict=True):
+            state = self.state[p]
+            if not state:
+                self._init_state(p, group)
+            step = int(state["step"].item()) + 1 if self.rule.counts_steps else 0
+            arrays = {k: v for k, v in state.items() if k != "step"}
+            new_p, new_arrays = self.rule.update(
+                _real(p), _real(grad), {k: _real(v) for k, v in arrays.items()}, step, hp, torch
+            )
+            _real(p).copy_(new_p)
+            for key, value in new_arrays.items():
+                if key in arrays:
+                    _real(arrays[key]).copy_(value)
+                else:  # created on the first step (SGD's momentum buffer, as torch does)
+                    state[key] = torch.view_as_complex(value) if p.is_complex() else value.clone()
+            if self.rule.counts_steps:
+                state["step"] += 1
+
+    def hyperparameters(self, group: dict) -> dict[str, Any]:
+        """The rule's hyperparameters for ``group`` now: scheduler's lr and its factor included."""
+        hp = {k: group[k] for k in self.rule.defaults if k in group}
+        for key in ("lr", "weight_decay"):
+            if torch.is_tensor(hp.get(key)):
+                hp[key] = hp[key].item()
+        if "betas" in hp:
+            hp["betas"] = tuple(b.item() if torch.is_tensor(b) else b for b in hp["betas"])
+        initial = group.get("initial_lr")  # set by torch.optim.lr_scheduler
+        hp["lr_factor"] = hp["lr"] / float(initial) if initial else 1.0
+        return hp
+
+    def _init_state(self, p: torch.Tensor, group: dict) -> None:
+        state = self.state[p]
+        if self.rule.counts_steps:
+            state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())
+        hp = self.hyperparameters(group)
+        real = _real(p.detach())  # rules see real coordinates only (torch's Adagrad agrees)
+        for key, value in self.rule.init(real, hp, torch).items():
+            is_view_shaped = p.is_complex() and value.shape == real.shape
+            state[key] = torch.view_as_complex(value) if is_view_shaped else value
+
+    def _checked_grad(self, p: torch.Tensor, group_index: int, group: dict) -> torch.Tensor:
+        grad = p.grad
+        if grad.is_sparse:
+            if not self.accepts_sparse:
+                raise RuntimeError(
+                    f"{type(self).__name__} does not support sparse gradients, but "
+                    f"{self._name_of(p, group_index, group)} has one; use adamkit.torch.SparseAdam "
+                    "(or SGD/Adagrad, which accept them)"
+                )
+            if group.get("weight_decay"):
+                raise RuntimeError(f"weight_decay is not compatible with the sparse gradient of "
+                                   f"{self._name_of(p, group_index, group)}")
+            grad = grad.to_dense()
+        return grad
+
+    def _finite_or_handled(self, grads: dict[torch.Tensor, torch.Tensor]) -> bool:
+        """False when a non-finite gradient means this step is skipped (``nonfinite="skip"``)."""
+        mode = self.defaults["nonfinite"]
+        if mode is None:
+            return True
+        finite = torch.stack([torch.isfinite(g).all() for g in grads.values()])
+        if bool(finite.all()):
+            return True
+        if mode == "skip":
+            self.skipped_steps += 1
+            return False
+        first_bad = next(p for p, ok in zip(grads, finite.tolist(), strict=True) if not ok)
+        gi = next(i for i, g in enumerate(self.param_groups)
+                  if any(q is first_bad for q in g["params"]))
+        raise FloatingPointError(
+            f"non-finite gradient (NaN or Inf) in {self._name_of(first_bad, gi, self.param_groups[gi])}"
+            " with nonfinite='raise'"
+        )
+
+    @staticmethod
+    def _name_of(p: torch.Tensor, group_index: int, group: dict) -> str:
+        index = next(i for i, q in enumerate(group["params"]) if q is p)
+        names = group.get("param_names")
+        where = f"param_groups[{group_index}]['params'][{index}]"
+        label = f"parameter '{names[index]}' ({where})" if names else f"parameter {where}"
+        return f"{label} of shape {tuple(p.shape)}"
+
+
+def _real(t: torch.Tensor) -> torch.Tensor:
+    """Complex tensors are updated through their real view, as torch.optim does."""
+    return torch.view_as_real(t) if t.is_complex() else t
