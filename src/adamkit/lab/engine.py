@@ -1,0 +1,360 @@
+"""The lab's engine: run an optimizer on a test function, C configurations at once.
+
+    result = run("rosenbrock", "adam", steps=1000, start=(-1.5, 2.5), lr=np.logspace(-4, 0, 100))
+    result.path   # (C, steps+1, dim): every iterate of every configuration
+    result.loss   # (C, steps+1)
+
+Every hyperparameter (and the start point) may be an array of C values; the engine reshapes it
+to (C, 1) so it broadcasts against params of shape (C, dim) and drives ONE ``adamkit.numpy``
+optimizer over the whole batch: row c follows configuration c exactly as a single-configuration
+optimizer would (the tests check this). The update math lives only in ``adamkit.rules``.
+
+Lab optimizer names (``OPTIMIZERS``) are rules plus the settings that make the textbook variants:
+``momentum`` is SGD(momentum=0.9), ``nesterov`` SGD(momentum=0.9, nesterov=True), ``amsgrad``
+Adam(amsgrad=True). Everything else uses torch.optim's defaults (AdamW keeps weight_decay=1e-2),
+except ``lr``: when not given, the function's lab default for the optimizer's family is used (see
+:mod:`adamkit.lab.functions`). No clipping, no schedule, nothing hidden.
+
+Divergence: a configuration diverges at the first step where its point or loss is not finite, or
+where a coordinate leaves the window widened by ``escape`` window-widths on each side. The run
+goes on for the others; the diverged configuration's path and loss are NaN after that step,
+``diverged`` is True and ``diverged_step`` says when.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from adamkit import numpy as ak_numpy
+from adamkit import rules
+from adamkit.errors import UsageError, choice
+from adamkit.lab.functions import GradientNoise, TestFunction
+from adamkit.lab.functions import get as get_function
+
+# lab name -> (rule, fixed settings, lab-lr family)
+OPTIMIZERS: dict[str, tuple[str, dict, str]] = {
+    "sgd": ("sgd", {}, "sgd"),
+    "momentum": ("sgd", {"momentum": 0.9}, "sgd"),
+    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}, "sgd"),
+    "rmsprop": ("rmsprop", {}, "adaptive"),
+    "adagrad": ("adagrad", {}, "adagrad"),
+    "adam": ("adam", {}, "adaptive"),
+    "adamw": ("adamw", {}, "adaptive"),
+    "amsgrad": ("adam", {"amsgrad": True}, "adaptive"),
+    "adamax": ("adamax", {}, "adaptive"),
+    "nadam": ("nadam", {}, "adaptive"),
+    "radam": ("radam", {}, "adaptive"),
+}
+_FLAGS = ("amsgrad", "nesterov", "maximize", "centered", "decoupled_weight_decay")
+_STRINGS = ("eps_mode", "weight_decay_mode")
+ESCAPE = 10.0  # window-widths beyond the window at which a path counts as diverged
+_CHUNK = 32  # steps per block when computing losses and divergence after the run
+
+
+def optimizer_spec(name: str) -> tuple[str, dict, str]:
+    """(rule name, fixed settings, lab-lr family) for a lab optimizer name."""
+    key = name.strip().lower()
+    if key not in OPTIMIZERS:
+        raise choice("optimizer", name, OPTIMIZERS)
+    return OPTIMIZERS[key]
+
+
+def hyperparameter_names(optimizer: str) -> list[str]:
+    """The hyperparameters ``run`` accepts for ``optimizer`` (beta1/beta2 stand for betas)."""
+    rule_name, _, _ = optimizer_spec(optimizer)
+    names = [k for k in rules.get(rule_name).defaults if k != "lr_factor"]
+    if "betas" in names:
+        names += ["beta1", "beta2"]
+    return names
+
+
+def default_hyperparameters(function: TestFunction, optimizer: str) -> dict:
+    """The settings a race uses when the user sets nothing: torch defaults and the lab lr."""
+    rule_name, fixed, family = optimizer_spec(optimizer)
+    return {**fixed, "lr": function.default_lr(family)}
+
+
+@dataclass
+class RunResult:
+    """What ``run`` returns. Arrays are indexed by configuration first."""
+
+    function: TestFunction
+    optimizer: str
+    rule: str
+    hyperparameters: dict  # validated; array-valued entries have shape (C,)
+    path: np.ndarray  # (C, steps+1, dim)
+    loss: np.ndarray  # (C, steps+1)
+    diverged: np.ndarray  # (C,) bool
+    diverged_step: np.ndarray  # (C,) int, -1 where not diverged
+    noise: float = 0.0
+    seed: int | None = 0
+    internals: dict[str, np.ndarray] | None = None  # name -> (C, steps, dim)
+    swept: tuple[str, ...] = field(default=())  # hyperparameters given as arrays
+
+    @property
+    def configurations(self) -> int:
+        return self.path.shape[0]
+
+    @property
+    def steps(self) -> int:
+        return self.path.shape[1] - 1
+
+    def config(self, c: int) -> dict:
+        """Configuration c's hyperparameters as plain Python values."""
+        out = {}
+        for k, v in self.hyperparameters.items():
+            if k == "betas":
+                out[k] = [float(np.asarray(b).reshape(-1)[c % np.size(b)]) for b in v]
+            elif isinstance(v, np.ndarray):
+                out[k] = v.reshape(-1)[c % v.size].item()
+            else:
+                out[k] = v
+        return out
+
+    def final_loss(self) -> np.ndarray:
+        """Loss after the last step (NaN for diverged configurations)."""
+        return self.loss[:, -1]
+
+    def steps_to_tolerance(self, tolerance: float) -> np.ndarray:
+        """First step at which f - f* <= tolerance (or loss <= tolerance when f* is unknown); -1 never."""
+        target = (self.function.f_min or 0.0) + tolerance
+        with np.errstate(invalid="ignore"):
+            hit = self.loss <= target
+        first = hit.argmax(axis=1)
+        return np.where(hit.any(axis=1), first, -1)
+
+    def distance_to_minimum(self) -> np.ndarray | None:
+        """Distance of the final point to the nearest known minimum (None when none is known)."""
+        return self.function.nearest_minimum_distance(self.path[:, -1])
+
+    def summary(self, c: int = 0, tolerance: float = 1e-6) -> dict:
+        """One configuration's results as JSON-ready values (what race.json holds)."""
+        final = float(self.loss[c, -1])
+        dist = self.distance_to_minimum()
+        reached = int(self.steps_to_tolerance(tolerance)[c])
+        return {
+            "optimizer": self.optimizer,
+            "rule": self.rule,
+            "hyperparameters": _jsonable(self.config(c)),
+            "start": [float(v) for v in self.path[c, 0]],
+            "final_point": _floats(self.path[c, -1]),
+            "final_loss": _float(final),
+            "best_loss": _float(np.nanmin(self.loss[c])) if np.isfinite(self.loss[c]).any()
+            else None,
+            "distance_to_nearest_minimum": None if dist is None else _float(dist[c]),
+            "tolerance": tolerance,
+            "steps_to_tolerance": None if reached < 0 else reached,
+            "diverged": bool(self.diverged[c]),
+            "diverged_step": None if not self.diverged[c] else int(self.diverged_step[c]),
+            "steps": self.steps,
+            "noise": self.noise,
+            "seed": self.seed,
+        }
+
+
+def run(
+    function: Any,
+    optimizer: str,
+    *,
+    steps: int | None = None,
+    start: Any = None,
+    noise: float = 0.0,
+    seed: int | None = 0,
+    internals: bool = False,
+    escape: float = ESCAPE,
+    progress: bool = False,
+    **hyperparameters: Any,
+) -> RunResult:
+    """Run ``optimizer`` on ``function`` for ``steps`` steps, for C configurations at once.
+
+    ``function``: a name from ``adamkit.lab.functions``, an expression, or a TestFunction.
+    ``optimizer``: a lab name (``OPTIMIZERS``). ``start``: (dim,) or (C, dim); default the
+    function's start. ``hyperparameters``: the rule's names (lr, betas, eps, momentum, ...), with
+    ``beta1``/``beta2`` accepted for the two halves of ``betas``; each a scalar or an array of C
+    values (all arrays must have the same length C). ``noise``: σ of Gaussian noise added to every
+    gradient (seeded by ``seed``). ``internals=True`` records the optimizer's per-step internals:
+    for Adam/AdamW/AMSGrad ``m_hat``, ``v_hat``, ``effective_lr`` = lr/(sqrt(v_hat)+eps) and
+    ``update`` = effective_lr*m_hat; for the others their state arrays (momentum_buffer, ...).
+    """
+    fn = get_function(function)
+    rule_name, fixed, family = optimizer_spec(optimizer)
+    steps = fn.steps if steps is None else int(steps)
+    if steps < 0:
+        raise UsageError(f"steps {steps} must be >= 0")
+    hp = {**fixed, **hyperparameters}
+    hp.setdefault("lr", fn.default_lr(family))
+    hp, swept, C_hp = _batch_hyperparameters(hp, rules.get(rule_name), optimizer)
+    start_arr = _batch_start(fn, start)
+    C = _common_size([("hyperparameters", C_hp), ("start", start_arr.shape[0])])
+    params = np.broadcast_to(start_arr, (C, fn.dim)).astype(np.float64, copy=True)
+    opt = ak_numpy.BY_RULE[rule_name](**{k: _column(v, C) for k, v in hp.items()})
+    noise_fn = GradientNoise(noise, seed)
+
+    path = np.empty((steps + 1, C, fn.dim))
+    path[0] = params
+    recorded: dict[str, np.ndarray] | None = {} if internals else None
+    iterator = range(steps)
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, desc=f"{optimizer} on {fn.name}", unit="step", leave=False,
+                        file=sys.stderr, disable=not sys.stderr.isatty())
+    # Diverging configurations overflow; they are found and reported after the loop, so the
+    # floating-point warnings they raise on the way are silenced here, and only here.
+    with np.errstate(all="ignore"):
+        for t in iterator:
+            grads = noise_fn(fn.grad(params))
+            params = opt.update(params, grads)
+            path[t + 1] = params
+            if recorded is not None:
+                _record(recorded, opt, t, steps)
+        loss, diverged_step = _losses_and_divergence(fn, path, escape)
+    diverged = diverged_step >= 0
+    hp_out = {k: _squeeze(v) for k, v in opt.hp.items() if k != "lr_factor"}
+    return RunResult(
+        function=fn, optimizer=optimizer.strip().lower(), rule=rule_name, hyperparameters=hp_out,
+        path=path.transpose(1, 0, 2), loss=loss.T, diverged=diverged,
+        diverged_step=diverged_step, noise=float(noise), seed=seed,
+        internals=None if recorded is None else {k: v.transpose(1, 0, 2)
+                                                 for k, v in recorded.items()},
+        swept=swept,
+    )
+
+
+def _record(recorded: dict, opt, t: int, steps: int) -> None:
+    if opt.rule.name in rules.ADAM_FAMILY:
+        values = opt.internals()
+        values = {k: values[k] for k in ("m_hat", "v_hat", "effective_lr", "update")}
+    else:
+        values = next(iter(opt.state.values()), {})
+    for k, v in values.items():
+        if k not in recorded:
+            recorded[k] = np.full((steps,) + np.shape(v), np.nan)
+        recorded[k][t] = v
+
+
+def _losses_and_divergence(fn: TestFunction, path: np.ndarray, escape: float):
+    """Loss at every iterate, and each configuration's first bad step (-1 if none).
+
+    Bad: a non-finite point or loss, or a coordinate outside the window widened by ``escape``
+    widths. Everything after the first bad step is set to NaN (path and loss). Suspects are found
+    with min/max over time (NaN propagates through both), then only they are scanned step by step.
+    """
+    T1, C, dim = path.shape
+    lo = np.array([w[0] for w in fn.window])
+    hi = np.array([w[1] for w in fn.window])
+    width = hi - lo
+    lo_far, hi_far = lo - escape * width, hi + escape * width
+    loss = np.empty((T1, C))
+    for a in range(0, T1, _CHUNK):
+        loss[a : a + _CHUNK] = fn.value(path[a : a + _CHUNK])
+    inside = (path.min(axis=0) >= lo_far) & (path.max(axis=0) <= hi_far)  # False for NaN
+    suspect = ~inside.all(axis=-1) | ~np.isfinite(loss.min(axis=0)) | ~np.isfinite(loss.max(axis=0))
+    first_bad = np.full(C, -1)
+    for c in np.flatnonzero(suspect):
+        p = path[:, c]
+        bad = ~np.isfinite(loss[:, c]) | ~((p >= lo_far) & (p <= hi_far)).all(axis=-1)
+        t = int(bad.argmax())
+        first_bad[c] = t
+        # keep the first escaped point (it is real), blank everything after it
+        keep = t + 1 if np.isfinite(p[t]).all() else t
+        path[keep:, c] = np.nan
+        loss[keep:, c] = np.nan
+    return loss, first_bad
+
+
+def _batch_hyperparameters(hp: dict, rule, optimizer: str):
+    """Normalise names, check them, and find the batch size C of array-valued hyperparameters."""
+    valid = set(rule.defaults) - {"lr_factor"}
+    if "beta1" in hp or "beta2" in hp:
+        if "betas" not in valid:
+            raise UsageError(f"{optimizer} has no betas; valid: {', '.join(sorted(valid))}")
+        b1_default, b2_default = hp.get("betas", rule.defaults["betas"])
+        hp["betas"] = (hp.pop("beta1", b1_default), hp.pop("beta2", b2_default))
+    unknown = set(hp) - valid
+    if unknown:
+        raise UsageError(
+            f"unknown hyperparameter {', '.join(sorted(unknown))} for {optimizer}; "
+            f"valid: {', '.join(sorted(valid | ({'beta1', 'beta2'} if 'betas' in valid else set())))}"
+        )
+    sizes, swept = [], []
+    out = {}
+    for k, v in hp.items():
+        if k in _FLAGS or k in _STRINGS:
+            if np.ndim(v):
+                raise UsageError(f"{k} must be a single value, not an array")
+            out[k] = v
+            continue
+        parts = v if k == "betas" else (v,)
+        converted = []
+        for i, part in enumerate(parts):
+            a = np.asarray(part, dtype=np.float64)
+            if a.ndim > 1 or (a.ndim == 1 and a.size == 0):
+                raise UsageError(f"{k} must be a number or a 1-D array of C values, got {a.shape}")
+            if a.ndim == 1:
+                sizes.append((k, a.size))
+                swept.append(("beta1", "beta2")[i] if k == "betas" else k)
+            converted.append(a if a.ndim else float(a))
+        out[k] = tuple(converted) if k == "betas" else converted[0]
+    return out, tuple(swept), _common_size(sizes)
+
+
+def _common_size(sizes) -> int:
+    sizes = [(k, n) for k, n in sizes if n != 1]
+    distinct = {n for _, n in sizes}
+    if len(distinct) > 1:
+        shown = ", ".join(f"{k}: {n}" for k, n in sizes)
+        raise UsageError(f"array arguments must all have the same length C; got {shown}")
+    return distinct.pop() if distinct else 1
+
+
+def _batch_start(fn: TestFunction, start) -> np.ndarray:
+    s = np.asarray(fn.start if start is None else start, dtype=np.float64)
+    if s.ndim == 0:
+        s = s.reshape(1)
+    if s.shape[-1] != fn.dim or s.ndim > 2:
+        raise UsageError(
+            f"start must have shape ({fn.dim},) or (C, {fn.dim}) for {fn.name}, got {s.shape}"
+        )
+    if not np.isfinite(s).all():
+        raise UsageError("start must be finite")
+    return s.reshape(-1, fn.dim)
+
+
+def _column(v, C: int):
+    """Arrays of C values become (C, 1) columns (broadcast over the params' dim axis)."""
+    if isinstance(v, tuple):
+        return tuple(_column(p, C) for p in v)
+    if isinstance(v, np.ndarray) and v.ndim == 1:
+        return np.broadcast_to(v, (C,)).reshape(C, 1).copy()
+    return v
+
+
+def _squeeze(v):
+    if isinstance(v, tuple):
+        return tuple(_squeeze(p) for p in v)
+    if isinstance(v, np.ndarray):
+        return v.reshape(-1)
+    return v
+
+
+def _float(v) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _floats(a) -> list:
+    return [_float(v) for v in np.asarray(a).reshape(-1)]
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        out[k] = list(v) if isinstance(v, tuple) else v
+    return out
