@@ -47,7 +47,7 @@ OPTIMIZERS: dict[str, tuple[str, dict, str]] = {
     "amsgrad": ("adam", {"amsgrad": True}, "adaptive"),
     "adamax": ("adamax", {}, "adaptive"),
     "nadam": ("nadam", {}, "adaptive"),
-    "radam": ("radam", {}, "adaptive"),
+    "radam": ("radam", {}, "radam"),
 }
 _FLAGS = ("amsgrad", "nesterov", "maximize", "centered", "decoupled_weight_decay")
 _STRINGS = ("eps_mode", "weight_decay_mode")

@@ -253,7 +253,7 @@ def expression_function(text: str, *, window=None):
 
     One variable ``x`` gives a 1-D function; ``y`` makes it 2-D. Known minima are not computed
     (``minima`` is empty, ``f_min`` None), so races report no distance to a minimum.
-    Default window [-5, 5] per coordinate; lab default lrs: sgd 0.01, adaptive 0.05, adagrad 0.5.
+    Default window [-5, 5] per coordinate; lab default lrs: sgd 0.01, adaptive 0.05, adagrad 0.5, radam 0.02.
     """
     from adamkit.lab.functions import TestFunction
 
@@ -281,7 +281,7 @@ def expression_function(text: str, *, window=None):
     return TestFunction(
         name=text.strip(), formula=sympy.sstr(expr), dim=dim, value_fn=value_fn,
         grad_fn=grad_fn, minima=np.zeros((0, dim)), window=tuple(window), start=start,
-        f_min=None, lab_lr={"sgd": 0.01, "adaptive": 0.05, "adagrad": 0.5}, steps=300,
+        f_min=None, lab_lr={"sgd": 0.01, "adaptive": 0.05, "adagrad": 0.5, "radam": 0.02}, steps=300,
         log_levels=False, description="user expression; gradient derived symbolically",
         extra={"expression": expr, "gradient": [sympy.diff(expr, s) for s in symbols]},
     )

@@ -7,10 +7,13 @@ returns shape ``(...)``; ``grad(P)`` returns the gradient with the shape of ``P`
 The registry ``FUNCTIONS`` maps a name to a :class:`TestFunction`; :func:`get` looks a name up and
 also accepts a user expression such as ``"x**2 + 10*sin(y)"`` (see :mod:`adamkit.lab.expression`).
 
-Lab default learning rates (``TestFunction.lab_lr``) are one honest value per function and per
-optimizer *family* (``"sgd"``: sgd, momentum, nesterov; ``"adaptive"``: rmsprop and the Adam family;
-``"adagrad"``), chosen once so that the default race on that function is stable for every family;
-they are not tuned per optimizer. ``--tune`` does that, with a stated budget.
+Lab default learning rates (``TestFunction.lab_lr``) are one value per function and per optimizer
+*family*: ``"sgd"`` (sgd, momentum, nesterov), ``"adaptive"`` (rmsprop, adam, adamw, amsgrad,
+adamax, nadam), ``"adagrad"`` and ``"radam"`` (RAdam's first steps, while its variance estimate is
+not yet rectifiable, are un-adapted momentum-SGD steps of size lr, so it needs a smaller lr where
+gradients are large). They were chosen once, from an lr sweep, so that every member of a family is
+stable in the default race and the race shows something; they are not tuned per optimizer.
+``--tune`` does that, with a stated budget, and reports both.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ class TestFunction:
         return d.min(axis=-1)
 
     def default_lr(self, family: str) -> float:
-        return self.lab_lr[family]
+        """The lab's default lr for an optimizer family on this function (see module doc)."""
+        return self.lab_lr.get(family, self.lab_lr["adaptive"])
 
 
 # --- the functions --------------------------------------------------------------------------------
@@ -217,25 +221,25 @@ FUNCTIONS: dict[str, TestFunction] = {
         TestFunction(
             "parabola", "(x - 2)^2", 1, _parabola, _parabola_grad,
             np.array([[2.0]]), ((-2.0, 8.0),), (8.0,), 0.0,
-            {"sgd": 0.1, "adaptive": 0.1, "adagrad": 1.0}, steps=50,
+            {"sgd": 0.1, "adaptive": 0.1, "adagrad": 1.0, "radam": 0.1}, steps=50,
             description="the seeds' 1-D example: (x-2)^2 from x = 8 with lr 0.1 for 50 steps",
         ),
         TestFunction(
             "quadratic", "x^2 + y^2", 2, _sphere, _sphere_grad,
             np.array([[0.0, 0.0]]), ((-4.0, 4.0), (-4.0, 4.0)), (3.0, 1.5), 0.0,
-            {"sgd": 0.1, "adaptive": 0.1, "adagrad": 1.0}, steps=100,
+            {"sgd": 0.1, "adaptive": 0.1, "adagrad": 1.0, "radam": 0.1}, steps=100,
             description="isotropic quadratic (the seeds' x^2 + y^2)",
         ),
         TestFunction(
             "ill_conditioned", "(x^2 + 50 y^2) / 2", 2, _ill, _ill_grad,
             np.array([[0.0, 0.0]]), ((-10.0, 10.0), (-3.0, 3.0)), (-8.0, 2.0), 0.0,
-            {"sgd": 0.03, "adaptive": 0.1, "adagrad": 1.0}, steps=200,
+            {"sgd": 0.02, "adaptive": 0.1, "adagrad": 1.0, "radam": 0.05}, steps=200,
             description="quadratic with condition number 50: SGD zig-zags, Adam rescales",
         ),
         TestFunction(
             "rosenbrock", "(1 - x)^2 + 100 (y - x^2)^2", 2, _rosenbrock, _rosenbrock_grad,
             np.array([[1.0, 1.0]]), ((-2.0, 2.0), (-1.0, 3.0)), (-1.5, 2.5), 0.0,
-            {"sgd": 0.001, "adaptive": 0.01, "adagrad": 0.1}, steps=1000,
+            {"sgd": 0.001, "adaptive": 0.05, "adagrad": 0.1, "radam": 0.002}, steps=1000,
             description="curved narrow valley; the seeds' race from (-1.5, 2.5)",
         ),
         TestFunction(
@@ -244,44 +248,44 @@ FUNCTIONS: dict[str, TestFunction] = {
                       [-3.779310253377747, -3.283185991286170],
                       [3.584428340330492, -1.848126526964404]]),
             ((-5.0, 5.0), (-5.0, 5.0)), (-4.0, 4.0), 0.0,
-            {"sgd": 0.005, "adaptive": 0.01, "adagrad": 0.5}, steps=500,
+            {"sgd": 0.005, "adaptive": 0.01, "adagrad": 0.5, "radam": 0.01}, steps=500,
             description="four global minima; the seeds' animation from (-4, 4) with lr 0.01",
         ),
         TestFunction(
             "beale", "(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2", 2,
             _beale, _beale_grad, np.array([[3.0, 0.5]]), ((-4.5, 4.5), (-4.5, 4.5)),
-            (1.0, 1.5), 0.0, {"sgd": 0.001, "adaptive": 0.01, "adagrad": 0.1}, steps=1000,
+            (1.0, 1.5), 0.0, {"sgd": 0.001, "adaptive": 0.05, "adagrad": 0.1, "radam": 0.01}, steps=1000,
             description="flat plateaus and steep walls",
         ),
         TestFunction(
             "rastrigin", "20 + sum(x_i^2 - 10 cos(2 pi x_i))", 2, _rastrigin, _rastrigin_grad,
             np.array([[0.0, 0.0]]), ((-5.12, 5.12), (-5.12, 5.12)), (3.2, -2.3), 0.0,
-            {"sgd": 0.002, "adaptive": 0.05, "adagrad": 0.5}, steps=500, log_levels=False,
+            {"sgd": 0.002, "adaptive": 0.05, "adagrad": 0.5, "radam": 0.05}, steps=500, log_levels=False,
             description="many regular local minima around a global one at the origin",
         ),
         TestFunction(
             "ackley", "-20 exp(-0.2 sqrt((x^2+y^2)/2)) - exp((cos 2pi x + cos 2pi y)/2) + e + 20",
             2, _ackley, _ackley_grad, np.array([[0.0, 0.0]]), ((-5.0, 5.0), (-5.0, 5.0)),
-            (-3.5, 3.0), 0.0, {"sgd": 0.01, "adaptive": 0.05, "adagrad": 0.5}, steps=500,
+            (-3.5, 3.0), 0.0, {"sgd": 0.01, "adaptive": 0.1, "adagrad": 0.5, "radam": 0.1}, steps=500,
             log_levels=False, description="nearly flat outer region with many local minima",
         ),
         TestFunction(
             "booth", "(x + 2y - 7)^2 + (2x + y - 5)^2", 2, _booth, _booth_grad,
             np.array([[1.0, 3.0]]), ((-10.0, 10.0), (-10.0, 10.0)), (-8.0, -7.0), 0.0,
-            {"sgd": 0.01, "adaptive": 0.1, "adagrad": 1.0}, steps=300,
+            {"sgd": 0.01, "adaptive": 0.5, "adagrad": 1.0, "radam": 0.05}, steps=300,
             description="a plain convex quadratic with correlated coordinates",
         ),
         TestFunction(
             "styblinski_tang", "sum(x_i^4 - 16 x_i^2 + 5 x_i) / 2", 2, _styblinski_tang,
             _styblinski_tang_grad, np.array([[_ST_MIN, _ST_MIN]]), ((-5.0, 5.0), (-5.0, 5.0)),
             (-0.5, 4.5), 2 * _styblinski_tang(np.array([_ST_MIN])),
-            {"sgd": 0.005, "adaptive": 0.05, "adagrad": 0.5}, steps=300, log_levels=False,
+            {"sgd": 0.005, "adaptive": 0.05, "adagrad": 0.5, "radam": 0.02}, steps=300, log_levels=False,
             description="one global and three local minima (only the global one is listed)",
         ),
         TestFunction(
             "saddle", "x^2 - y^2", 2, _saddle, _saddle_grad, np.zeros((0, 2)),
             ((-2.0, 2.0), (-2.0, 2.0)), (-1.5, 0.05), None,
-            {"sgd": 0.05, "adaptive": 0.05, "adagrad": 0.5}, steps=100, log_levels=False,
+            {"sgd": 0.05, "adaptive": 0.05, "adagrad": 0.5, "radam": 0.05}, steps=100, log_levels=False,
             description="unbounded below: paths that escape the saddle leave the window",
         ),
     ]

@@ -1,0 +1,453 @@
+"""``adamkit race``, ``adamkit phase`` and ``adamkit functions``: the lab on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from adamkit.errors import UsageError, choice
+from adamkit.lab import functions as F
+from adamkit.lab.engine import (
+    OPTIMIZERS,
+    default_hyperparameters,
+    hyperparameter_names,
+    optimizer_spec,
+    run,
+)
+
+DEFAULT_OPTIMIZERS = "adam,sgd,momentum,rmsprop,adagrad"
+PHASE_Y = {  # the second axis of a phase diagram when --y is not given: name, low, high, n, scale
+    "sgd": "momentum=0:0.99:20", "momentum": "momentum=0:0.99:20",
+    "nesterov": "momentum=0.05:0.99:20", "rmsprop": "alpha=0.8:0.999:20",
+    "adagrad": "initial_accumulator_value=0:1:20",
+}
+PHASE_Y_ADAM = "beta1=0:0.99:20"
+
+RACE_HELP = """\
+Race optimizers on a test function: every path drawn over the contours, the loss per step, a
+table, and race.json (per optimizer: hyperparameters, final loss, distance to the nearest
+minimum, steps to reach the tolerance, diverged flag). Learning rates not given default to the
+function's lab lr for each optimizer family (see `adamkit functions`); everything else is
+torch.optim's default. Nothing is clipped or scheduled.
+
+examples:
+  adamkit race --out runs/race
+  adamkit race --function himmelblau --start -4,4 --lr 0.01 --optimizers adam,sgd --animate
+  adamkit race --function "x**2 + 10*sin(y)" --optimizers adam,nadam,radam --steps 300
+  adamkit race --function beale --tune --budget 128 --out runs/beale
+"""
+
+PHASE_HELP = """\
+Phase diagram: the final loss of one optimizer over a grid of two hyperparameters (all grid
+cells run at once), diverged cells marked. Axes are NAME=LOW:HIGH:N[:log|lin]; the default is
+lr=1e-4:1:25:log against beta1 (Adam family), momentum (SGD family) or alpha (RMSprop).
+
+examples:
+  adamkit phase --out runs/phase
+  adamkit phase --function himmelblau --optimizer adam --x lr=1e-3:3:30:log --y beta2=0.9:0.9999:20
+"""
+
+
+def register(subparsers) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    race = subparsers.add_parser("race", help="race optimizers on a test function",
+                                 description=RACE_HELP, formatter_class=fmt)
+    _common(race, "runs/race")
+    race.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS, metavar="A,B,C",
+                      help=f"comma-separated, from: {', '.join(OPTIMIZERS)} "
+                           f"(default: {DEFAULT_OPTIMIZERS})")
+    race.add_argument("--lr", metavar="LR | NAME=LR,...",
+                      help="one lr for every optimizer, or per optimizer (adam=0.05,sgd=0.001)")
+    race.add_argument("--set", dest="settings", metavar="KEY=VALUE,...",
+                      help="other hyperparameters (beta1, beta2, eps, momentum, alpha, "
+                           "weight_decay, ...), applied to each optimizer that has them")
+    race.add_argument("--tolerance", type=float, default=1e-3,
+                      help="'steps to tolerance' counts steps until f - f* <= this (default 1e-3)")
+    race.add_argument("--animate", action="store_true",
+                      help="also write race.gif (and race.mp4 when ffmpeg is on PATH)")
+    race.add_argument("--tune", action="store_true",
+                      help="also tune each optimizer's lr (and betas/momentum/alpha) and report "
+                           "default and tuned results side by side")
+    race.add_argument("--budget", type=int, default=64,
+                      help="--tune: configurations tried per optimizer (default 64)")
+    race.add_argument("--tune-starts", type=int, default=4,
+                      help="--tune: start points per configuration (default 4)")
+    race.add_argument("--tune-seeds", type=int, default=2,
+                      help="--tune: noise draws per start when --noise > 0 (default 2)")
+    race.set_defaults(func=race_command)
+
+    phase = subparsers.add_parser("phase", help="final loss over a grid of two hyperparameters",
+                                  description=PHASE_HELP, formatter_class=fmt)
+    _common(phase, "runs/phase")
+    phase.add_argument("--optimizer", default="adam", help=f"one of: {', '.join(OPTIMIZERS)}")
+    phase.add_argument("--x", default="lr=1e-4:1:25:log", metavar="NAME=LOW:HIGH:N[:SCALE]",
+                       help="first axis (default lr=1e-4:1:25:log)")
+    phase.add_argument("--y", default=None, metavar="NAME=LOW:HIGH:N[:SCALE]",
+                       help="second axis (default depends on the optimizer, e.g. beta1=0:0.99:20)")
+    phase.set_defaults(func=phase_command)
+
+    functions = subparsers.add_parser(
+        "functions", help="list the test functions",
+        description="List the test functions: formula, window, start, minima, default steps, "
+                    "and the lab's default lr per optimizer family. Any other --function value "
+                    "is parsed as an expression in x and y, e.g. \"x**2 + 10*sin(y)\".")
+    functions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    functions.set_defaults(func=functions_command)
+
+
+def _common(p: argparse.ArgumentParser, out: str) -> None:
+    p.add_argument("--function", default="rosenbrock",
+                   help="a name (see `adamkit functions`) or an expression in x, y "
+                        "(default rosenbrock)")
+    p.add_argument("--steps", type=int, default=None, help="steps (default: the function's)")
+    p.add_argument("--start", default=None, metavar="X,Y", help="start point (default: the "
+                   "function's, e.g. -1.5,2.5 on rosenbrock)")
+    p.add_argument("--window", default=None, metavar="X0,X1,Y0,Y1",
+                   help="plotting window (default: the function's)")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="std of Gaussian noise added to each gradient (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the gradient noise (default 0)")
+    p.add_argument("--out", default=out, help=f"output directory (default {out})")
+    p.add_argument("--json", action="store_true", help="also print the JSON results to stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# --- parsing helpers ------------------------------------------------------------------------------
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise UsageError(f"{what} {text!r} must be comma-separated numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise UsageError(f"{what} {text!r} must be finite numbers")
+    return values
+
+
+def _function(args):
+    window = None
+    if args.window:
+        w = _floats(args.window, "--window")
+        if len(w) % 2:
+            raise UsageError(f"--window {args.window!r} needs pairs: X0,X1[,Y0,Y1]")
+        window = list(zip(w[::2], w[1::2], strict=True))
+    fn = F.get(args.function, window=window)
+    start = None
+    if args.start is not None:
+        start = _floats(args.start, "--start")
+        if len(start) != fn.dim:
+            raise UsageError(f"--start {args.start!r} needs {fn.dim} number(s) for {fn.name}")
+    if args.steps is not None and args.steps < 0:
+        raise UsageError(f"--steps {args.steps} must be >= 0")
+    return fn, start
+
+
+def _optimizers(text: str) -> list[str]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"--optimizers {text!r} is empty; valid: {', '.join(OPTIMIZERS)}")
+    for n in names:
+        optimizer_spec(n)
+    if len(set(names)) != len(names):
+        raise UsageError(f"--optimizers {text!r} names an optimizer twice")
+    return names
+
+
+def _key_values(text: str, what: str) -> dict[str, float]:
+    out = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"{what} item {item!r} must be NAME=VALUE")
+        try:
+            out[key.strip().lower()] = float(value)
+        except ValueError:
+            raise UsageError(f"{what} value {value!r} for {key.strip()} is not a number") from None
+    return out
+
+
+def _lrs(text: str | None, names: list[str]) -> dict[str, float]:
+    if text is None:
+        return {}
+    if "=" not in text:
+        (lr,) = _floats(text, "--lr") or [None]
+        return {n: lr for n in names}
+    given = _key_values(text, "--lr")
+    for n in given:
+        if n not in names:
+            raise choice("optimizer in --lr", n, names)
+    return given
+
+
+def _settings(text: str | None, names: list[str]) -> dict[str, dict]:
+    if not text:
+        return {n: {} for n in names}
+    given = _key_values(text, "--set")
+    per = {n: {k: v for k, v in given.items() if k in hyperparameter_names(n)} for n in names}
+    used = set().union(*(set(d) for d in per.values()))
+    unused = set(given) - used
+    if unused:
+        valid = sorted(set().union(*(hyperparameter_names(n) for n in names)) - {"lr"})
+        raise UsageError(f"--set {', '.join(sorted(unused))}: no optimizer in the race has it; "
+                         f"valid: {', '.join(valid)}")
+    for d in per.values():  # torch's flags are spelt as numbers on the command line
+        for k in ("amsgrad", "nesterov", "centered", "maximize"):
+            if k in d:
+                d[k] = bool(d[k])
+    return per
+
+
+def _progress(args) -> bool:
+    return not args.quiet
+
+
+# --- race -----------------------------------------------------------------------------------------
+
+
+def race_command(args) -> int:
+    from adamkit.lab import plots
+
+    fn, start = _function(args)
+    names = _optimizers(args.optimizers)
+    lrs = _lrs(args.lr, names)
+    settings = _settings(args.settings, names)
+    if args.tolerance <= 0:
+        raise UsageError(f"--tolerance {args.tolerance} must be > 0")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results = []
+    for n in names:
+        hp = {**settings[n]}
+        if n in lrs:
+            hp["lr"] = lrs[n]
+        results.append(run(fn, n, steps=args.steps, start=start, noise=args.noise,
+                           seed=args.seed, progress=_progress(args), **hp))
+    files = [plots.plot_race(results, out / "race.png"), plots.plot_loss(results, out / "loss.png")]
+    if fn.dim == 2:
+        files.append(plots.plot_surface(results, out / "surface.png"))
+    tuned_json, tuned_results = None, None
+    if args.tune:
+        tuned_json, tuned_results = _tune_all(fn, names, start, args)
+        files.append(plots.plot_race(tuned_results, out / "race_tuned.png",
+                                     title=f"{fn.name}: tuned hyperparameters (budget "
+                                           f"{args.budget} per optimizer)"))
+        files.append(plots.plot_loss(tuned_results, out / "loss_tuned.png",
+                                     title=f"Loss per step on {fn.name}, tuned"))
+    if args.animate:
+        from adamkit.lab.animate import animate
+
+        files += animate(results, out / "race.gif")
+    report = {
+        "function": _function_json(fn),
+        "steps": results[0].steps,
+        "start": [float(v) for v in results[0].path[0, 0]],
+        "noise": args.noise,
+        "seed": args.seed,
+        "tolerance": args.tolerance,
+        "optimizers": {r.optimizer: r.summary(0, args.tolerance) for r in results},
+        "lab_default_lr_rule": "lr not given = the function's lab lr for the optimizer's family",
+    }
+    if tuned_json is not None:
+        report["tuned"] = {
+            t["optimizer"]: {**t, "race": r.summary(0, args.tolerance)}
+            for t, r in zip(tuned_json, tuned_results, strict=True)
+        }
+    report["files"] = sorted(str(Path(f).name) for f in [*files, "race.json"])
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    (out / "race.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(_race_table(fn, results, args.tolerance, tuned_results))
+    print(f"wrote {', '.join(report['files'])} to {out}/")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def _tune_all(fn, names, start, args):
+    from adamkit.lab.tune import tune
+
+    tuned_json, tuned_results = [], []
+    for n in names:
+        t = tune(fn, n, steps=args.steps, start=start, budget=args.budget,
+                 n_starts=args.tune_starts, n_seeds=args.tune_seeds, noise=args.noise,
+                 seed=args.seed)
+        tuned_json.append(t.to_json())
+        tuned_results.append(run(fn, n, steps=args.steps, start=start, noise=args.noise,
+                                 seed=args.seed, **t.best))
+    return tuned_json, tuned_results
+
+
+def _fmt(v, spec=".3g") -> str:
+    if v is None:
+        return "-"
+    return format(v, spec)
+
+
+def _race_table(fn, results, tolerance, tuned=None) -> str:
+    gap_name = "f - f*" if fn.f_min is not None else "f"
+    head = ["optimizer", "lr", f"final {gap_name}", "dist to min", f"steps to {tolerance:g}",
+            "diverged"]
+    if tuned:
+        head += ["tuned lr", f"tuned {gap_name}", "tuned dist"]
+    rows = []
+    for i, r in enumerate(results):
+        s = r.summary(0, tolerance)
+        gap = None if s["final_loss"] is None else s["final_loss"] - (fn.f_min or 0.0)
+        row = [r.optimizer, _fmt(s["hyperparameters"]["lr"]), _fmt(gap, ".3e"),
+               _fmt(s["distance_to_nearest_minimum"], ".3g"), _fmt(s["steps_to_tolerance"], "d"),
+               f"yes (step {s['diverged_step']})" if s["diverged"] else "no"]
+        if tuned:
+            t = tuned[i].summary(0, tolerance)
+            tgap = None if t["final_loss"] is None else t["final_loss"] - (fn.f_min or 0.0)
+            row += [_fmt(t["hyperparameters"]["lr"]), _fmt(tgap, ".3e"),
+                    _fmt(t["distance_to_nearest_minimum"], ".3g")]
+        rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
+    title = (f"{fn.name} ({fn.formula}), {results[0].steps} steps from "
+             f"({', '.join(f'{v:g}' for v in results[0].path[0, 0])})")
+    body = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join([title, line, "-" * len(line), *body])
+
+
+def _function_json(fn) -> dict:
+    return {
+        "name": fn.name, "formula": fn.formula, "dim": fn.dim,
+        "window": [list(w) for w in fn.window], "start": list(fn.start),
+        "minima": fn.minima.tolist(), "f_min": fn.f_min, "default_steps": fn.steps,
+        "lab_lr": dict(fn.lab_lr), "description": fn.description,
+    }
+
+
+# --- phase ----------------------------------------------------------------------------------------
+
+
+def parse_axis(text: str, optimizer: str) -> tuple[str, np.ndarray, bool]:
+    """NAME=LOW:HIGH:N[:log|lin] -> (name, values, log scale)."""
+    name, sep, spec = text.partition("=")
+    name = name.strip().lower()
+    parts = spec.split(":")
+    if not sep or len(parts) not in (3, 4):
+        raise UsageError(f"axis {text!r} must be NAME=LOW:HIGH:N[:log|lin], e.g. lr=1e-4:1:25:log")
+    valid = [n for n in hyperparameter_names(optimizer)
+             if n not in ("betas", "amsgrad", "nesterov", "maximize", "centered",
+                          "decoupled_weight_decay", "weight_decay_mode", "eps_mode")]
+    if name not in valid:
+        raise choice(f"hyperparameter for {optimizer}", name, valid)
+    try:
+        low, high, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise UsageError(f"axis {text!r}: LOW and HIGH must be numbers and N an integer") from None
+    scale = parts[3].strip().lower() if len(parts) == 4 else "lin"
+    if scale not in ("log", "lin"):
+        raise choice("axis scale", scale, ["lin", "log"])
+    if not (n >= 2 and low < high) or (scale == "log" and low <= 0):
+        raise UsageError(f"axis {text!r}: need N >= 2, LOW < HIGH, and LOW > 0 on a log scale")
+    if n > 400:
+        raise UsageError(f"axis {text!r}: N = {n} is too many (at most 400)")
+    values = np.logspace(np.log10(low), np.log10(high), n) if scale == "log" \
+        else np.linspace(low, high, n)
+    return name, values, scale == "log"
+
+
+def phase_command(args) -> int:
+    from adamkit.lab import plots
+
+    fn, start = _function(args)
+    optimizer = args.optimizer.strip().lower()
+    rule_name, _, _ = optimizer_spec(optimizer)
+    y_default = PHASE_Y.get(optimizer, PHASE_Y_ADAM)
+    x_name, xs, x_log = parse_axis(args.x, optimizer)
+    y_name, ys, y_log = parse_axis(args.y or y_default, optimizer)
+    if x_name == y_name:
+        raise UsageError(f"--x and --y are both {x_name}; pick two different hyperparameters")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    X, Y = np.meshgrid(xs, ys)  # (ny, nx)
+    hp = {x_name: X.ravel(), y_name: Y.ravel()}
+    fixed = {k: v for k, v in default_hyperparameters(fn, optimizer).items() if k not in hp}
+    started = time.perf_counter()
+    result = run(fn, optimizer, steps=args.steps, start=start, noise=args.noise, seed=args.seed,
+                 progress=_progress(args), **fixed, **hp)
+    seconds = time.perf_counter() - started
+    final = result.final_loss().reshape(X.shape)
+    diverged = result.diverged.reshape(X.shape)
+    png = plots.plot_phase(x_name, xs, y_name, ys, final, diverged, out / "phase.png",
+                           function=fn, optimizer=optimizer, steps=result.steps,
+                           x_log=x_log, y_log=y_log)
+    gap = np.where(diverged, np.inf, final - (fn.f_min or 0.0))
+    best = np.unravel_index(np.argmin(gap), gap.shape)
+    report = {
+        "function": _function_json(fn),
+        "optimizer": optimizer,
+        "fixed_hyperparameters": _jsonable(fixed),
+        "steps": result.steps,
+        "start": [float(v) for v in result.path[0, 0]],
+        "noise": args.noise,
+        "seed": args.seed,
+        "x": {"name": x_name, "values": xs.tolist(), "log": x_log},
+        "y": {"name": y_name, "values": ys.tolist(), "log": y_log},
+        "final_loss": [[None if d or not np.isfinite(v) else float(v) for v, d in zip(r, dr,
+                        strict=True)] for r, dr in zip(final, diverged, strict=True)],
+        "diverged": diverged.tolist(),
+        "diverged_count": int(diverged.sum()),
+        "best": {x_name: float(xs[best[1]]), y_name: float(ys[best[0]]),
+                 "final_loss": _none_if_inf(final[best])},
+        "configurations": int(X.size),
+        "engine_seconds": round(seconds, 3),
+        "files": ["phase.json", png.name],
+    }
+    (out / "phase.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{optimizer} on {fn.name}: {X.size} configurations ({len(xs)} {x_name} x {len(ys)} "
+          f"{y_name}), {result.steps} steps, {seconds:.2f} s; {int(diverged.sum())} diverged")
+    b = report["best"]
+    print(f"best: {x_name}={b[x_name]:.4g}, {y_name}={b[y_name]:.4g}, final loss "
+          f"{_fmt(b['final_loss'], '.3e')}")
+    print(f"wrote phase.png, phase.json to {out}/")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def _none_if_inf(v) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+# --- functions ------------------------------------------------------------------------------------
+
+
+def functions_command(args) -> int:
+    fns = [F.get(n) for n in F.names()]
+    if args.json:
+        print(json.dumps([_function_json(f) for f in fns], indent=2))
+        return 0
+    head = ["name", "dim", "formula", "window", "start", "steps", "lab lr (sgd/adaptive/adagrad/radam)"]
+    rows = []
+    for f in fns:
+        window = " x ".join(f"[{lo:g}, {hi:g}]" for lo, hi in f.window)
+        lr = "/".join(f"{f.lab_lr[k]:g}" for k in ("sgd", "adaptive", "adagrad", "radam"))
+        rows.append([f.name, str(f.dim), f.formula, window,
+                     "(" + ", ".join(f"{v:g}" for v in f.start) + ")", str(f.steps), lr])
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    for row in rows:
+        print("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)))
+    print("\nfamilies: sgd = sgd, momentum, nesterov; adaptive = rmsprop, adam, adamw, amsgrad, "
+          "adamax, nadam; adagrad; radam.")
+    print('Any other --function is parsed as an expression in x and y, e.g. "x**2 + 10*sin(y)".')
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,264 @@
+"""Pictures of races: contour with paths, loss per step, 3-D surface, the 1-D view, phase diagrams.
+
+Every figure is titled, labelled and has a legend; colours are the Okabe-Ito palette (safe for
+the common colour-vision deficiencies) and every optimizer also gets its own marker, so lines are
+told apart without colour. Matplotlib runs on the Agg backend (files only, no display).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+
+from adamkit.lab.engine import RunResult  # noqa: E402
+from adamkit.lab.functions import TestFunction  # noqa: E402
+
+# Okabe & Ito (2008), "Color Universal Design"; yellow last (weak on a light background)
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#F0E442"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h"]
+LINESTYLES = ["-", "--", "-.", ":"]
+
+
+def style(i: int) -> dict:
+    """Colour, marker and line style of the i-th optimizer (the same in every figure)."""
+    return {
+        "color": PALETTE[i % len(PALETTE)],
+        "marker": MARKERS[i % len(MARKERS)],
+        "linestyle": LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)],
+    }
+
+
+def label(result: RunResult, c: int = 0) -> str:
+    hp = result.config(c)
+    text = f"{result.optimizer} (lr={hp['lr']:.3g})"
+    if result.diverged[c]:
+        text += f", diverged at step {int(result.diverged_step[c])}"
+    return text
+
+
+def grid(fn: TestFunction, n: int = 300):
+    """X, Y, Z = f on an n x n grid over the function's window."""
+    (x0, x1), (y0, y1) = fn.window
+    X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+    Z = fn.value(np.stack([X, Y], axis=-1))
+    return X, Y, Z
+
+
+def contour_background(ax, fn: TestFunction, n: int = 300):
+    """Filled contours of f over the window: log-spaced levels of f - f* where that reads better."""
+    X, Y, Z = grid(fn, n)
+    if fn.log_levels and fn.f_min is not None:
+        shifted = Z - fn.f_min
+        lo = max(np.percentile(shifted, 0.5), 1e-3)
+        levels = np.logspace(np.log10(lo), np.log10(shifted.max()), 25)
+        cs = ax.contourf(X, Y, np.maximum(shifted, lo), levels=levels, norm=LogNorm(),
+                         cmap="Greys", alpha=0.5)
+        ax.contour(X, Y, shifted, levels=levels, colors="0.45", linewidths=0.5)
+        bar_label = "f - f* (log scale)"
+    else:
+        cs = ax.contourf(X, Y, Z, levels=30, cmap="Greys", alpha=0.5)
+        ax.contour(X, Y, Z, levels=30, colors="0.45", linewidths=0.5)
+        bar_label = "f"
+    return cs, bar_label
+
+
+def colorbar(fig, ax, cs, bar_label):
+    """A colour bar with readable ticks (decades on a log scale)."""
+    bar = fig.colorbar(cs, ax=ax, label=bar_label, shrink=0.85)
+    if isinstance(cs.norm, LogNorm):
+        lo, hi = np.log10(cs.norm.vmin), np.log10(cs.norm.vmax)
+        decades = np.arange(np.ceil(lo), np.floor(hi) + 1)
+        bar.set_ticks(10.0**decades)
+        bar.set_ticklabels([f"1e{int(d)}" for d in decades])
+    return bar
+
+
+def mark_minima(ax, fn: TestFunction):
+    if len(fn.minima):
+        ax.plot(fn.minima[:, 0], fn.minima[:, 1], linestyle="none", marker="*", markersize=16,
+                color="#F0E442", markeredgecolor="black", label="global minimum", zorder=5)
+
+
+def _markevery(n_points: int) -> int:
+    return max(1, n_points // 15)
+
+
+def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c: int = 0,
+              title: str | None = None):
+    """Contour of a 2-D function with every optimizer's path (start and minima marked),
+    or for a 1-D function the seeds' view: the curve f(x) with each optimizer's iterates on it."""
+    fn = results[0].function
+    if fn.dim == 1:
+        return plot_1d(results, out, c=c, title=title)
+    fig, ax = plt.subplots(figsize=(8, 6.5), layout="constrained")
+    cs, bar_label = contour_background(ax, fn)
+    colorbar(fig, ax, cs, bar_label)
+    for i, r in enumerate(results):
+        p = r.path[c]
+        ax.plot(p[:, 0], p[:, 1], lw=1.8, markersize=4, markevery=_markevery(len(p)),
+                label=label(r, c), zorder=4 + (len(results) - i) / 100, alpha=0.9, **style(i))
+        last = p[np.isfinite(p).all(axis=1)][-1]
+        ax.plot(*last, marker="o", markersize=7, markerfacecolor="white",
+                markeredgecolor=style(i)["color"], markeredgewidth=2, zorder=6)
+    start = results[0].path[c, 0]
+    ax.plot(*start, marker="o", markersize=10, color="black", linestyle="none", label="start",
+            zorder=6)
+    mark_minima(ax, fn)
+    (x0, x1), (y0, y1) = fn.window
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title or f"{fn.name}: f = {fn.formula}\n{results[0].steps} steps from "
+                 f"({start[0]:g}, {start[1]:g}); open circles mark where each path ended",
+                 fontsize=11)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    return _finish(fig, out)
+
+
+def plot_1d(results: Sequence[RunResult], out=None, *, c: int = 0, title: str | None = None):
+    """The seeds' 1-D picture: f(x) over the window with each optimizer's iterates on the curve."""
+    fn = results[0].function
+    (x0, x1), = fn.window
+    xs = np.linspace(x0, x1, 400)
+    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    ax.plot(xs, fn.value(xs[:, None]), color="0.3", lw=2, label=f"f(x) = {fn.formula}")
+    for i, r in enumerate(results):
+        x = r.path[c, :, 0]
+        ax.plot(x, r.loss[c], lw=1.2, markersize=5, label=label(r, c), alpha=0.85, **style(i))
+    if len(fn.minima):
+        ax.plot(fn.minima[:, 0], fn.value(fn.minima), linestyle="none", marker="*",
+                markersize=16, color="#F0E442", markeredgecolor="black", label="minimum")
+    ax.set_xlim(x0, x1)
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x)")
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title or f"{fn.name}: iterates on the curve, {results[0].steps} steps from "
+                 f"x = {results[0].path[c, 0, 0]:g}")
+    ax.legend(fontsize=8)
+    return _finish(fig, out)
+
+
+def plot_loss(results: Sequence[RunResult], out=None, *, c: int = 0, title: str | None = None):
+    """f - f* per step on a log scale (f itself, symlog, when f* is unknown or unbounded)."""
+    fn = results[0].function
+    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    steps = np.arange(results[0].steps + 1)
+    for i, r in enumerate(results):
+        y = r.loss[c] - (fn.f_min if fn.f_min is not None else 0.0)
+        ax.plot(steps, y, lw=1.8, markersize=4, markevery=_markevery(len(steps)),
+                label=label(r, c), **style(i))
+    if fn.f_min is not None:
+        ax.set_yscale("log")
+        ax.set_ylabel("f(x) - f*  (log scale; exact zeros are not drawn)")
+    else:
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_ylabel("f(x)  (symmetric log scale)")
+    ax.set_xlabel("step")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_title(title or f"Loss per step on {fn.name}")
+    ax.legend(fontsize=8)
+    return _finish(fig, out)
+
+
+def plot_surface(results: Sequence[RunResult], out=None, *, c: int = 0,
+                 title: str | None = None):
+    """3-D surface of f (log10(1 + f - f*) for steep functions) with the paths drawn on it."""
+    fn = results[0].function
+    X, Y, Z = grid(fn, 120)
+    steep = fn.log_levels and fn.f_min is not None
+
+    def height(z):
+        return np.log10(1.0 + z - fn.f_min) if steep else z
+
+    fig = plt.figure(figsize=(9, 7), layout="constrained")
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(X, Y, height(Z), cmap="Greys_r", alpha=0.45, linewidth=0,
+                    antialiased=True, rcount=60, ccount=60)
+    (x0, x1), (y0, y1) = fn.window
+    for i, r in enumerate(results):
+        p, z = r.path[c], r.loss[c]
+        inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
+        p = np.where(inside[:, None], p, np.nan)
+        ax.plot(p[:, 0], p[:, 1], height(np.where(inside, z, np.nan)), lw=2,
+                markersize=3, markevery=_markevery(len(p)), label=label(r, c), zorder=5,
+                **style(i))
+    if len(fn.minima):
+        ax.plot(fn.minima[:, 0], fn.minima[:, 1], height(fn.value(fn.minima)), "*",
+                markersize=14, color="#F0E442", markeredgecolor="black", label="global minimum")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_zlabel("log10(1 + f - f*)" if steep else "f")
+    ax.set_title(title or f"{fn.name}: surface and paths")
+    ax.view_init(elev=38, azim=-120)
+    ax.legend(fontsize=8, loc="upper left")
+    return _finish(fig, out)
+
+
+def plot_phase(x_name: str, x_values, y_name: str, y_values, final_loss, diverged, out=None, *,
+               function: TestFunction, optimizer: str, steps: int, x_log: bool = True,
+               y_log: bool = False, title: str | None = None):
+    """Final loss (f - f*, log colour scale) over a grid of two hyperparameters; diverged cells
+    are drawn as hatched dark-red squares with an × so they cannot be mistaken for high loss.
+
+    ``final_loss`` and ``diverged`` have shape (len(y_values), len(x_values)).
+    """
+    x_values, y_values = np.asarray(x_values, float), np.asarray(y_values, float)
+    loss = np.asarray(final_loss, float) - (function.f_min or 0.0)
+    diverged = np.asarray(diverged, bool)
+    fig, ax = plt.subplots(figsize=(8.5, 6.5), layout="constrained")
+    shown = np.where(diverged, np.nan, loss)
+    positive = shown[np.isfinite(shown) & (shown > 0)]
+    floor = max(positive.min(), 1e-16) if positive.size else 1e-16
+    top = max(positive.max(), floor * 10) if positive.size else 1.0
+    data = np.ma.masked_invalid(np.clip(shown, floor, None))
+    mesh = ax.pcolormesh(_edges(x_values, x_log), _edges(y_values, y_log), data,
+                         norm=LogNorm(vmin=floor, vmax=top), cmap="viridis", shading="flat")
+    fig.colorbar(mesh, ax=ax, label=f"final f - f* after {steps} steps (log scale)")
+    if diverged.any():
+        xe, ye = _edges(x_values, x_log), _edges(y_values, y_log)
+        ax.pcolor(xe, ye, np.ma.masked_where(~diverged, np.ones_like(loss)), hatch="xx",
+                  cmap=matplotlib.colors.ListedColormap(["#8B0000"]), edgecolor="white",
+                  linewidth=0.0, alpha=0.9)
+        ax.plot([], [], "s", color="#8B0000", markersize=10, label="diverged")
+    best = np.unravel_index(np.nanargmin(np.where(diverged, np.inf, loss)), loss.shape)
+    ax.plot(x_values[best[1]], y_values[best[0]], marker="*", markersize=16, color="#F0E442",
+            markeredgecolor="black", linestyle="none",
+            label=f"best: {x_name}={x_values[best[1]]:.3g}, {y_name}={y_values[best[0]]:.3g}")
+    if x_log:
+        ax.set_xscale("log")
+    if y_log:
+        ax.set_yscale("log")
+    ax.set_xlabel(x_name + (" (log scale)" if x_log else ""))
+    ax.set_ylabel(y_name + (" (log scale)" if y_log else ""))
+    ax.set_title(title or f"{optimizer} on {function.name}: final loss over {x_name} x {y_name}"
+                 f"\n{len(x_values)} x {len(y_values)} configurations, {steps} steps each")
+    ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
+    return _finish(fig, out)
+
+
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    """Cell edges around grid centres (geometric midpoints on a log axis)."""
+    v = np.log10(values) if log else values
+    if len(v) == 1:
+        e = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        mid = (v[1:] + v[:-1]) / 2
+        e = np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+    return 10**e if log else e
+
+
+def _finish(fig, out):
+    if out is None:
+        return fig
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
