@@ -62,11 +62,14 @@ def bias_correction(beta: Any, step: int) -> Any:
 def as_scalar_or_array(value: Any, like: Any, xp: Any) -> Any:
     """A hyperparameter in a form that broadcasts against ``like`` in namespace ``xp``.
 
-    Python floats pass through (cheapest, and what torch.optim uses); NumPy arrays become tensors of
-    ``like``'s dtype when the namespace is torch.
+    Python floats pass through (cheapest, and what torch.optim uses); a 0-dim tensor (torch's tensor
+    ``lr``) becomes its Python value at the point where torch.optim converts it too; NumPy arrays
+    become tensors of ``like``'s dtype when the namespace is torch.
     """
     if isinstance(value, float | int) or xp is np:
         return value
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
     return xp.as_tensor(value, dtype=like.dtype, device=like.device)
 
 

@@ -114,6 +114,14 @@ class RuleOptimizer(torch.optim.Optimizer):
         extra = state_dict.get("adamkit", {})
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "adamkit"})
         self.skipped_steps = int(extra.get("skipped_steps", 0))
+        # torch casts every state tensor but 'step' to the param's dtype; NAdam's 0-dim mu_product
+        # keeps the dtype it was saved with, so that a round trip continues bitwise.
+        saved_ids = [i for g in state_dict["param_groups"] for i in g["params"]]
+        params = [p for g in self.param_groups for p in g["params"]]
+        for param_id, p in zip(saved_ids, params, strict=True):
+            saved = state_dict["state"].get(param_id, {})
+            if torch.is_tensor(saved.get("mu_product")):
+                self.state[p]["mu_product"] = saved["mu_product"].to(device=p.device, copy=True)
 
     # -- the step --------------------------------------------------------------------------------
 
@@ -166,9 +174,9 @@ class RuleOptimizer(torch.optim.Optimizer):
     def hyperparameters(self, group: dict) -> dict[str, Any]:
         """The rule's hyperparameters for ``group`` now: scheduler's lr and its factor included."""
         hp = {k: group[k] for k in self.rule.defaults if k in group}
-        for key in ("lr", "weight_decay"):
-            if torch.is_tensor(hp.get(key)):
-                hp[key] = hp[key].item()
+        # A tensor lr stays a tensor, as in torch.optim, where lr / bias_correction rounds in its dtype.
+        if torch.is_tensor(hp.get("weight_decay")):
+            hp["weight_decay"] = hp["weight_decay"].item()
         if "betas" in hp:
             hp["betas"] = tuple(b.item() if torch.is_tensor(b) else b for b in hp["betas"])
         initial = group.get("initial_lr")  # set by torch.optim.lr_scheduler
