@@ -195,6 +195,7 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def _checked_grad(self, p: torch.Tensor, group_index: int, group: dict) -> torch.Tensor:
         grad = p.grad
+        assert grad is not None  # callers pass only params with a gradient
         if grad.is_sparse:
             if not self.accepts_sparse:
                 raise RuntimeError(
