@@ -1,0 +1,300 @@
+r"""Fused Adam kernels (Numba): a second spelling of :mod:`adamkit.rules.adam`, for speed only.
+
+Each kernel does the whole Adam/AdamW step for one flat array in one pass over memory, in the
+param's dtype, with the float32 operations in the rule's own order, so a kernel and the rule agree
+to float32 rounding (``tests/fast/test_kernels.py`` ties them together, option by option)::
+
+    g  = sign · grad  (+ l2 · param)                     maximize: sign = -1; weight_decay_mode="l2"
+    param = decay · param                                 decoupled: 1 - lr·wd; independent: 1 - lr_factor·wd
+    m  = m + (1-β1)·(g - m)                               torch's lerp form (rules._numerics.ema)
+    v  = v·β2 + (1-β2)·(g·g)
+    v' = max(v_max, v) if amsgrad else v
+    denom = (sqrt(v' / c_in + e_in) + e_mid) / s_out + e_out
+    param = param - step_size · (m / denom)               step_size = lr / (1-β1^t)  (float64, then rounded)
+
+The denominator's five constants spell the three ``eps_mode`` placements exactly (dividing by 1 and
+adding 0 are exact, so no rounding differs from the rule)::
+
+    paper: c_in=1,   e_in=0, e_mid=0, s_out=sqrt(1-β2^t), e_out=ε   → sqrt(v)/sqrt(bc2) + ε
+    hat:   c_in=1,   e_in=0, e_mid=ε, s_out=sqrt(1-β2^t), e_out=0   → (sqrt(v) + ε)/sqrt(bc2)
+    root:  c_in=bc2, e_in=ε, e_mid=0, s_out=1,            e_out=0   → sqrt(v/bc2 + ε)
+
+Three storage variants share that arithmetic: float moments (``adam_float``), bfloat16 moments
+(``adam_bf16``, stored as uint16 bit patterns, round to nearest even on store) and blockwise 8-bit
+moments (``adam_8bit``, see :mod:`adamkit.torch._precision` for the codes). The parameter update
+always uses the freshly computed float moments; only the stored copies are rounded.
+
+The kernels run in parallel over chunks (``prange``); they are compiled on first use (~1-3 s) and
+cached on disk (``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+BLOCK = 256  # 8-bit quantization block: must equal _precision.BLOCK
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_float(p, g, m, v, vmax, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
+               c_in, e_in, e_mid, s_out, e_out, step_size):
+    """Adam on float32/float64 arrays, in place: ``p``, ``m``, ``v`` (and ``vmax`` if amsgrad)."""
+    for i in prange(p.size):
+        pi = p[i]
+        gi = g[i] * sign
+        if has_l2:
+            gi = gi + l2 * pi
+        pi = pi * decay
+        mi = m[i]
+        mi = mi + omb1 * (gi - mi)
+        vi = v[i] * beta2 + omb2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        if amsgrad:
+            wi = vmax[i]
+            if vi > wi or vi != vi:
+                wi = vi
+            vmax[i] = wi
+            vi = wi
+        denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
+        p[i] = pi - step_size * (mi / denom)
+
+
+@intrinsic
+def _f32_from_bits(typingctx, bits):
+    """Reinterpret uint32 bits as a float32 (LLVM bitcast; numba has no scalar view)."""
+    sig = types.float32(types.uint32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float32))
+
+    return sig, codegen
+
+
+@intrinsic
+def _bits_from_f32(typingctx, value):
+    """Reinterpret a float32 as its uint32 bits."""
+    sig = types.uint32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.uint32))
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def _from_bf16(half_bits):
+    return _f32_from_bits(np.uint32(half_bits) << np.uint32(16))
+
+
+@njit(inline="always")
+def _to_bf16(value):
+    """float32 → bfloat16 bits, round to nearest even; NaN → 0x7FC0 (as c10::BFloat16)."""
+    bits = _bits_from_f32(value)
+    bias = ((bits >> np.uint32(16)) & np.uint32(1)) + np.uint32(0x7FFF)
+    rounded = np.uint16((bits + bias) >> np.uint32(16))
+    return rounded if value == value else np.uint16(0x7FC0)
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
+              c_in, e_in, e_mid, s_out, e_out, step_size):
+    """Adam on float32 params with bfloat16 moments (uint16 bit patterns), in place."""
+    for i in prange(p.size):
+        pi = p[i]
+        gi = g[i] * sign
+        if has_l2:
+            gi = gi + l2 * pi
+        pi = pi * decay
+        mi = _from_bf16(m16[i])
+        mi = mi + omb1 * (gi - mi)
+        vi = _from_bf16(v16[i]) * beta2 + omb2 * (gi * gi)
+        m16[i] = _to_bf16(mi)
+        v16[i] = _to_bf16(vi)
+        if amsgrad:
+            wi = _from_bf16(w16[i])
+            if vi > wi or vi != vi:
+                wi = vi
+            w16[i] = _to_bf16(wi)
+            vi = wi
+        denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
+        p[i] = pi - step_size * (mi / denom)
+
+
+@njit(inline="always")
+def _moments(pi, gi, mi, vi, sign, has_l2, l2, decay, beta2, omb1, omb2):
+    """``(decayed param, new m, new v)`` for one coordinate: the rule's order of operations."""
+    gi = gi * sign
+    if has_l2:
+        gi = gi + l2 * pi
+    mi = mi + omb1 * (gi - mi)
+    vi = vi * beta2 + omb2 * (gi * gi)
+    return pi * decay, mi, vi
+
+
+@njit(inline="always")
+def _decode_signed(q, scale):
+    """int8 code → value: ``q·|q| · (absmax/127²)`` (= absmax·sign(q)·(|q|/127)²)."""
+    qf = np.float32(q)
+    return (qf * abs(qf)) * scale
+
+
+@njit(inline="always")
+def _decode_unsigned(q, scale):
+    """uint8 code → value: ``(q²)² · (absmax/255⁴)`` (= absmax·(q/255)⁴)."""
+    qf = np.float32(q)
+    q2 = qf * qf
+    return (q2 * q2) * scale
+
+
+@njit(inline="always")
+def _encode_signed(x, safe_absmax):
+    q = np.floor(np.sqrt(abs(x) / safe_absmax) * np.float32(127.0) + np.float32(0.5))
+    return np.int8(-q) if x < 0 else np.int8(q)
+
+
+@njit(inline="always")
+def _encode_unsigned(x, safe_absmax):
+    return np.uint8(np.floor(np.sqrt(np.sqrt(x / safe_absmax)) * np.float32(255.0)
+                             + np.float32(0.5)))
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, sign, has_l2, l2, decay,
+              beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out, step_size):
+    """Adam on float32 params with blockwise 8-bit moments, in place (codes and absmax rewritten).
+
+    ``p.size`` must be a whole number of blocks (:func:`run_adam_8bit` handles a partial tail).
+    Each block is visited twice: the first pass computes the new moments only to find their
+    absmax, the second recomputes them (identical operations, so identical values; the block is in
+    L1 cache by then), updates the param and stores the codes. That keeps the kernel free of
+    scratch buffers and its memory traffic at one read and one write per array.
+    """
+    n_blocks = p.size // BLOCK
+    inv_signed = np.float32(1.0 / 16129.0)
+    inv_unsigned = np.float32(1.0 / 4228250625.0)
+    for b in prange(n_blocks):
+        lo = b * BLOCK
+        pb = p[lo:lo + BLOCK]
+        gb = g[lo:lo + BLOCK]
+        mb = mq[lo:lo + BLOCK]
+        vb = vq[lo:lo + BLOCK]
+        m_scale = m_absmax[b] * inv_signed
+        v_scale = v_absmax[b] * inv_unsigned
+        # Block maxima as integer maxima of the bit patterns of |x| (same order for non-negative
+        # floats; a NaN's bits exceed inf's, so NaN propagates as in torch.amax). Integer max
+        # vectorizes; a float max with NaN semantics does not.
+        m_top = np.uint32(0)
+        v_top = np.uint32(0)
+        for j in range(BLOCK):
+            _, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                 _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                 beta2, omb1, omb2)
+            m_top = max(m_top, _bits_from_f32(mi) & np.uint32(0x7FFFFFFF))
+            v_top = max(v_top, _bits_from_f32(vi) & np.uint32(0x7FFFFFFF))
+        w_top = np.uint32(0)
+        w_scale = np.float32(0.0)
+        if amsgrad:
+            wb = wq[lo:lo + BLOCK]
+            w_scale = w_absmax[b] * inv_unsigned
+            for j in range(BLOCK):
+                _, _, vi = _moments(pb[j], gb[j], np.float32(0.0),
+                                    _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                    beta2, omb1, omb2)
+                w_top = max(w_top, _bits_from_f32(_decode_unsigned(wb[j], w_scale)),
+                            _bits_from_f32(vi) & np.uint32(0x7FFFFFFF))
+        m_new = _f32_from_bits(m_top)
+        v_new = _f32_from_bits(v_top)
+        w_new = _f32_from_bits(w_top)
+        m_safe = m_new if m_new > 0 else np.float32(1.0)
+        v_safe = v_new if v_new > 0 else np.float32(1.0)
+        w_safe = w_new if w_new > 0 else np.float32(1.0)
+        if amsgrad:  # two copies of the loop: a branch inside it would stop vectorization
+            wb = wq[lo:lo + BLOCK]
+            for j in range(BLOCK):
+                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                      beta2, omb1, omb2)
+                mb[j] = _encode_signed(mi, m_safe)
+                vb[j] = _encode_unsigned(vi, v_safe)
+                wi = _decode_unsigned(wb[j], w_scale)
+                if vi > wi or vi != vi:
+                    wi = vi
+                wb[j] = _encode_unsigned(wi, w_safe)
+                denom = (np.sqrt(wi / c_in + e_in) + e_mid) / s_out + e_out
+                pb[j] = pi - step_size * (mi / denom)
+        else:
+            for j in range(BLOCK):
+                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                      beta2, omb1, omb2)
+                mb[j] = _encode_signed(mi, m_safe)
+                vb[j] = _encode_unsigned(vi, v_safe)
+                denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
+                pb[j] = pi - step_size * (mi / denom)
+        m_absmax[b] = m_new
+        v_absmax[b] = v_new
+        if amsgrad:
+            w_absmax[b] = w_new
+
+
+def run_adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, constants) -> None:
+    """:func:`adam_8bit` on arrays of any length: whole blocks in place, the tail via a padded copy.
+
+    ``mq``/``vq``/``wq`` hold ``ceil(n/256)*256`` codes; a tail block's padding codes come out 0.
+    """
+    n = p.size
+    whole = (n // BLOCK) * BLOCK
+    if whole:
+        adam_8bit(p[:whole], g[:whole], mq[:whole], m_absmax, vq[:whole], v_absmax,
+                  wq[:whole] if amsgrad else wq, w_absmax, amsgrad, *constants)
+    if whole < n:
+        b = whole // BLOCK
+        tail_p = np.zeros(BLOCK, p.dtype)
+        tail_g = np.zeros(BLOCK, g.dtype)
+        tail_p[: n - whole] = p[whole:]
+        tail_g[: n - whole] = g[whole:]
+        wq_tail = wq[whole:whole + BLOCK] if amsgrad else wq
+        w_abs_tail = w_absmax[b:b + 1] if amsgrad else w_absmax
+        adam_8bit(tail_p, tail_g, mq[whole:whole + BLOCK], m_absmax[b:b + 1],
+                  vq[whole:whole + BLOCK], v_absmax[b:b + 1], wq_tail, w_abs_tail, amsgrad,
+                  *constants)
+        p[whole:] = tail_p[: n - whole]
+
+
+def denominator_constants(eps_mode: str, eps: float, bias_correction2: float) -> tuple:
+    """``(c_in, e_in, e_mid, s_out, e_out)`` for the kernels' denominator (see module doc)."""
+    s = bias_correction2**0.5
+    if eps_mode == "paper":
+        return 1.0, 0.0, 0.0, s, eps
+    if eps_mode == "hat":
+        return 1.0, 0.0, eps, s, 0.0
+    return bias_correction2, eps, 0.0, 1.0, 0.0
+
+
+def adam_constants(hp: dict, step: int, dtype) -> tuple:
+    """The scalar arguments of the kernels for ``hp`` at ``step``, as the rule computes them.
+
+    Everything is computed in float64 (as the rule does) and rounded once to the array dtype, which
+    is what torch does with a Python scalar operand. Returns ``(sign, has_l2, l2, decay, beta2,
+    omb1, omb2, c_in, e_in, e_mid, s_out, e_out, step_size)``.
+    """
+    cast = np.dtype(dtype).type
+    beta1, beta2 = (float(b) for b in hp["betas"])
+    lr = float(hp["lr"])
+    wd = float(hp.get("weight_decay", 0.0))
+    mode = hp.get("weight_decay_mode", "l2")
+    has_l2 = wd != 0.0 and mode == "l2"
+    decay = 1.0
+    if wd != 0.0 and mode == "decoupled":
+        decay = 1.0 - lr * wd
+    elif wd != 0.0 and mode == "independent":
+        decay = 1.0 - float(hp.get("lr_factor", 1.0)) * wd
+    bc1 = 1.0 - beta1**step
+    bc2 = 1.0 - beta2**step
+    denom = denominator_constants(hp.get("eps_mode", "paper"), float(hp["eps"]), bc2)
+    sign = -1.0 if hp.get("maximize") else 1.0
+    return (cast(sign), has_l2, cast(wd), cast(decay), cast(beta2), cast(1.0 - beta1),
+            cast(1.0 - beta2), *(cast(c) for c in denom), cast(lr / bc1))

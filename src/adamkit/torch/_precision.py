@@ -1,0 +1,165 @@
+r"""Low-precision optimizer states: bf16 and blockwise 8-bit codecs (``state_precision=``).
+
+The rule always sees float32 moments: a state is decoded, the rule (or its fused kernel) updates
+it, and the new value is encoded again. The parameter update uses the new moments *before* they are
+encoded (as bitsandbytes does), so quantization error only enters through the stored state.
+
+``"fp32"`` (default)
+    torch's own format, 4 bytes per state value: Adam 8 bytes/param, AMSGrad 12.
+``"bf16"``
+    bfloat16 moments (round to nearest even, as ``tensor.to(torch.bfloat16)``), 2 bytes per value:
+    Adam 4 bytes/param, AMSGrad 6. Every tensor, whatever its size.
+``"8bit"``
+    blockwise quantization, ``BLOCK = 256`` values per block, one float32 ``absmax`` per block::
+
+        exp_avg    ≈ absmax · sign(q) · (|q| / 127)²      q ∈ [-127, 127]  (int8)
+        exp_avg_sq ≈ absmax · (q / 255)⁴                  q ∈ [0, 255]     (uint8)
+
+    Both codes are non-linear: dense near zero, where most moments live. The second moment's
+    quartic code is the first moment's quadratic code applied to ``sqrt(exp_avg_sq)`` (the
+    quantity in Adam's denominator), so ``m / sqrt(v)`` keeps the same relative precision in both
+    and covers ~10 decades of v per block. Encoding rounds in the code's own domain::
+
+        q = round(127 · sqrt(|x| / absmax)) · sign(x),   q = round(255 · sqrt(sqrt(x / absmax)))
+
+    (``round`` is ``floor(· + 0.5)``). Bytes per parameter: 2 + 2·4/256 = 2.03 for Adam, 3.05 with
+    AMSGrad (``max_exp_avg_sq`` uses the second-moment code; bitsandbytes and DeepSpeed refuse
+    AMSGrad). Tensors with fewer than ``MIN_8BIT_NUMEL = 4096`` elements keep float32 states, as
+    bitsandbytes does (``min_8bit_size=4096``): their states are a negligible share of memory and the
+    per-block scale would cost more than it saves.
+
+In a state_dict an 8-bit moment ``exp_avg`` is stored as its codes (``exp_avg``, flat, padded to a
+whole number of blocks) and ``exp_avg_absmax``; a bf16 moment is a bfloat16 tensor of the param's
+shape. :func:`decode_state` reads any of the three formats, so a checkpoint loads across precisions
+(torch's ``load_state_dict`` casts codes to float32 on the way in; they are integers, so nothing is
+lost, and the ``_absmax`` key says what they are).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+PRECISIONS = ("fp32", "bf16", "8bit")
+BLOCK = 256
+MIN_8BIT_NUMEL = 4096
+MOMENT_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+SIGNED_KEYS = ("exp_avg",)  # first moment: signed code; the others are non-negative
+
+# Decoding is arithmetic, ``q·|q| · (absmax/127²)`` and ``(q²)² · (absmax/255⁴)``, with the scale
+# rounded to float32 first: the numba kernels spell the very same float32 operations.
+SIGNED_SCALE = 1.0 / 127.0**2
+UNSIGNED_SCALE = 1.0 / 255.0**4
+
+
+def check_precision(value: Any, owner: str = "optimizer") -> str:
+    """``value`` if it names a precision, else a ValueError naming the valid ones."""
+    if value not in PRECISIONS:
+        raise ValueError(f"{owner}: invalid state_precision {value!r}; valid: "
+                         f"{', '.join(PRECISIONS)}")
+    return value
+
+
+def precision_for(precision: str, numel: int) -> str:
+    """The precision a tensor of ``numel`` elements actually gets (small tensors stay fp32)."""
+    if precision == "8bit" and numel < MIN_8BIT_NUMEL:
+        return "fp32"
+    return precision
+
+
+def n_blocks(numel: int) -> int:
+    return (numel + BLOCK - 1) // BLOCK
+
+
+# -- 8-bit blockwise codec (torch spelling; the numba kernels spell the same arithmetic) ---------
+
+def _blocks(x: torch.Tensor) -> torch.Tensor:
+    flat = x.detach().reshape(-1).float()
+    pad = n_blocks(flat.numel()) * BLOCK - flat.numel()
+    if pad:
+        flat = torch.cat([flat, flat.new_zeros(pad)])
+    return flat.view(-1, BLOCK)
+
+
+def encode_8bit(x: torch.Tensor, signed: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(codes, absmax)``: codes flat and padded to whole blocks, one float32 absmax per block."""
+    blocks = _blocks(x)
+    absmax = blocks.abs().amax(dim=1)
+    safe = torch.where(absmax > 0, absmax, torch.ones_like(absmax))
+    scaled = blocks.abs() / safe[:, None]
+    if signed:
+        q = torch.floor(torch.sqrt(scaled) * 127.0 + 0.5)
+        codes = (torch.sign(blocks) * q).to(torch.int8)
+    else:
+        codes = torch.floor(torch.sqrt(torch.sqrt(scaled)) * 255.0 + 0.5).to(torch.uint8)
+    return codes.reshape(-1), absmax
+
+
+def decode_8bit(codes: torch.Tensor, absmax: torch.Tensor, like: torch.Tensor,
+                signed: bool) -> torch.Tensor:
+    """The float32 tensor shaped as ``like`` that ``(codes, absmax)`` stand for."""
+    q = codes.float().view(-1, BLOCK)
+    if signed:
+        values = (q * q.abs()) * (absmax.float() * SIGNED_SCALE)[:, None]
+    else:
+        q2 = q * q
+        values = (q2 * q2) * (absmax.float() * UNSIGNED_SCALE)[:, None]
+    return values.reshape(-1)[: like.numel()].view(like.shape)
+
+
+# -- whole states ------------------------------------------------------------------------------
+
+def stored_format(state: dict) -> str:
+    """Which precision ``state``'s moments are stored in: ``"fp32"``, ``"bf16"`` or ``"8bit"``."""
+    if any(f"{k}_absmax" in state for k in MOMENT_KEYS):
+        return "8bit"
+    if any(k in state and state[k].dtype == torch.bfloat16 for k in MOMENT_KEYS):
+        return "bf16"
+    return "fp32"
+
+
+def decode_state(state: dict, like: torch.Tensor) -> dict:
+    """The moments of ``state`` (any stored format) as tensors of ``like``'s dtype and shape.
+
+    Keys that are not moments (``step``, other rules' buffers) are returned unchanged. Float64
+    params keep float64 moments in fp32 mode (the "fp32" precision means "the param's dtype").
+    """
+    out = {}
+    for key, value in state.items():
+        if key.endswith("_absmax"):
+            continue
+        if key in MOMENT_KEYS and f"{key}_absmax" in state:
+            codes = value.to(torch.int8 if key in SIGNED_KEYS else torch.uint8)
+            decoded = decode_8bit(codes, state[f"{key}_absmax"], like, key in SIGNED_KEYS)
+            out[key] = decoded.to(like.dtype) if like.is_floating_point() else decoded
+        elif key in MOMENT_KEYS and value.dtype == torch.bfloat16:
+            out[key] = value.to(like.dtype) if like.is_floating_point() else value.float()
+        elif key in MOMENT_KEYS and value.dtype != like.dtype and value.is_floating_point():
+            out[key] = value.to(like.dtype)  # a float32 checkpoint's view of a bf16 moment
+        else:
+            out[key] = value
+    return out
+
+
+def encode_state(arrays: dict, precision: str, like: torch.Tensor) -> dict:
+    """Moments of ``arrays`` (float tensors) stored in ``precision`` (for a param like ``like``).
+
+    Returns the entries to put in the state: for 8-bit, ``key`` (codes) and ``key_absmax``.
+    """
+    precision = precision_for(precision, like.numel())
+    out = {}
+    for key, value in arrays.items():
+        if key not in MOMENT_KEYS or precision == "fp32" or not like.is_floating_point():
+            out[key] = value
+        elif precision == "bf16":
+            out[key] = value.to(torch.bfloat16)
+        else:
+            out[key], out[f"{key}_absmax"] = encode_8bit(value, key in SIGNED_KEYS)
+    return out
+
+
+def state_bytes(state: dict) -> int:
+    """Bytes held by the moment tensors of one param's state (``step`` excluded)."""
+    return sum(v.numel() * v.element_size() for k, v in state.items()
+               if torch.is_tensor(v) and k != "step")
