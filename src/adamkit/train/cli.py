@@ -1,0 +1,214 @@
+"""``adamkit train``, ``adamkit compare`` and ``adamkit data get``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from adamkit.errors import UsageError
+
+TRAIN_EPILOG = """\
+examples:
+  adamkit train                                  # digits, fast CNN recipe (~97-99% in seconds)
+  adamkit train --recipe mnist --data-dir DIR    # MNIST IDX files in DIR, 3 epochs to >= 99%
+  adamkit train --recipe seed-adaptive-lr        # the seeds' slide 10, with Adam's real step sizes
+  adamkit train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
+  adamkit train --out runs/x --resume            # continue an interrupted run, bitwise
+recipes: {recipes}
+writes OUT/metrics.jsonl (one line per epoch), OUT/summary.json, OUT/curves.png, OUT/model.pt,
+OUT/checkpoints/ (the last two; also on Ctrl-C / SIGTERM), with --diagnostics
+OUT/diagnostics.json and OUT/diagnostics.png.
+"""
+
+# config fields a flag may set; the dest names equal TrainConfig's field names
+CONFIG_FLAGS = (
+    "dataset", "model", "optimizer", "lr", "betas", "eps", "weight_decay", "momentum",
+    "amsgrad", "nesterov", "eps_mode", "weight_decay_mode", "clip_global_norm", "schedule",
+    "warmup_epochs", "epochs", "batch_size", "eval_batch_size", "seed", "threads", "data_dir",
+    "diagnostics", "diagnostics_every",
+)
+# recipe fields that belong to one optimizer and are dropped when the optimizer changes
+_OPTIMIZER_FIELDS = ("betas", "eps", "weight_decay", "momentum", "amsgrad", "nesterov",
+                     "eps_mode", "weight_decay_mode")
+
+
+def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) -> None:
+    from adamkit.train import datasets, models, optim_factory
+
+    g = p.add_argument_group("what to train")
+    g.add_argument("--recipe", help="named recipe (defaults for every flag below); "
+                   "default: the data set's fast recipe")
+    g.add_argument("--dataset", choices=datasets.DATASETS, metavar="NAME",
+                   help=f"one of: {', '.join(datasets.DATASETS)} (default digits)")
+    g.add_argument("--model", choices=list(models.MODELS), metavar="NAME",
+                   help=f"one of: {', '.join(models.MODELS)}")
+    g.add_argument("--data-dir", dest="data_dir", metavar="DIR",
+                   help="where mnist / fashion-mnist IDX files or cifar-10-batches-py are (default ./data)")
+    o = p.add_argument_group("optimizer (flags an optimizer does not take are errors)")
+    if with_optimizer:
+        o.add_argument("--optimizer", choices=optim_factory.OPTIMIZERS, metavar="NAME",
+                       help=f"one of: {', '.join(optim_factory.OPTIMIZERS)}")
+    o.add_argument("--lr", type=float, help="(peak) learning rate")
+    o.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"), help="Adam's betas")
+    o.add_argument("--eps", type=float, help="epsilon")
+    o.add_argument("--weight-decay", dest="weight_decay", type=float, help="weight decay")
+    o.add_argument("--momentum", type=float, help="momentum (sgd, rmsprop)")
+    o.add_argument("--amsgrad", action="store_true", default=None, help="AMSGrad (adam, adamw)")
+    o.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum (sgd)")
+    o.add_argument("--eps-mode", dest="eps_mode", choices=("paper", "hat", "root"),
+                   help="where epsilon goes (adamkit optimizers)")
+    o.add_argument("--weight-decay-mode", dest="weight_decay_mode",
+                   choices=("l2", "decoupled", "independent"), help="weight decay form (adamkit)")
+    o.add_argument("--clip-global-norm", dest="clip_global_norm", type=float, metavar="C",
+                   help="clip the gradients' global L2 norm to C")
+    o.add_argument("--schedule", metavar="SPEC",
+                   help="constant, cosine, onecycle, step:EPOCHS,GAMMA, exponential:GAMMA, "
+                        "seed-exp-decay, ... (adamkit.schedules); cosine/onecycle span the run")
+    o.add_argument("--warmup-epochs", dest="warmup_epochs", type=float, metavar="W",
+                   help="linear warm-up over W epochs before the schedule")
+    r = p.add_argument_group("run")
+    r.add_argument("--epochs", type=int)
+    r.add_argument("--batch-size", dest="batch_size", type=int)
+    r.add_argument("--eval-batch-size", dest="eval_batch_size", type=int, help=argparse.SUPPRESS)
+    r.add_argument("--seed", type=int, help="fixes weights, data order and dropout (default 0)")
+    r.add_argument("--threads", type=int,
+                   help="torch.set_num_threads (default 1; 2 for mnist/cifar recipes); "
+                        "stored for bitwise resumes")
+    r.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    r.add_argument("--json", action="store_true", help="print summary.json to stdout")
+
+
+def register(subparsers) -> None:
+    from adamkit.train import recipes
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a real model (digits, MNIST, CIFAR-10, U-Net, sparse text, regression)",
+        description="Train a model with any adamkit optimizer: progress bar, metrics, curves, "
+        "crash-safe checkpoints, and (--diagnostics) Adam's per-layer step sizes.",
+        epilog=TRAIN_EPILOG.format(recipes=", ".join(recipes.RECIPES)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_model_flags(p)
+    p.add_argument("--diagnostics", action="store_true", default=None,
+                   help="record Adam's effective step lr*m_hat/(sqrt(v_hat)+eps) per layer, the "
+                        "update/parameter RMS ratio and the share of eps-dominated coordinates")
+    p.add_argument("--diagnostics-every", dest="diagnostics_every", type=int, metavar="N",
+                   help="sample every N steps (default: ~100 samples per run)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default runs/RECIPE)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT's newest good checkpoint (bitwise equal to a straight run)")
+    p.add_argument("--log-every", dest="log_every", type=int, default=0, metavar="N",
+                   help="also print a line every N batches (for logs without a terminal)")
+    p.set_defaults(func=run_train)
+
+    c = subparsers.add_parser(
+        "compare",
+        help="train the same model with several optimizers; curves side by side and a table",
+        description="Same model, seed, initial weights and data order for each optimizer.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  adamkit compare --dataset digits --optimizers adam,sgd,rmsprop,adagrad\n"
+        "default learning rates per optimizer: see adamkit.train.compare.DEFAULT_LR; --lr sets one for all",
+    )
+    c.add_argument("--optimizers", default="adam,sgd,rmsprop",
+                   help="comma-separated optimizer names (default adam,sgd,rmsprop)")
+    _add_model_flags(c, with_optimizer=False)
+    c.add_argument("--out", metavar="DIR", help="output directory (default runs/compare-DATASET)")
+    c.set_defaults(func=run_compare)
+
+    d = subparsers.add_parser("data", help="data set files: download helper",
+                              description="Manage data set files.")
+    dsub = d.add_subparsers(dest="data_command", metavar="ACTION")
+    g = dsub.add_parser(
+        "get",
+        help="download a data set's standard files and verify their checksums",
+        description="Download mnist, fashion-mnist or cifar10 from its standard mirror (or --mirror) "
+        "into --to, verify the published MD5s, extract cifar10. Needs internet.",
+    )
+    from adamkit.train.download import GETTABLE
+
+    g.add_argument("name", choices=GETTABLE, metavar="NAME", help=", ".join(GETTABLE))
+    g.add_argument("--to", default="data", metavar="DIR", help="target directory (default ./data)")
+    g.add_argument("--mirror", metavar="URL", help="base URL to fetch the standard file names from")
+    g.add_argument("--quiet", action="store_true")
+    g.add_argument("--json", action="store_true", help="print what was fetched as JSON")
+    g.set_defaults(func=run_data_get)
+    d.set_defaults(func=lambda args: (d.print_help(), 2)[1])
+
+
+def resolve_config(args, optimizer: str | None = None):
+    """Recipe defaults, then the flags the user gave (argparse leaves the others None)."""
+    from adamkit.train import optim_factory, recipes
+    from adamkit.train.config import TrainConfig
+
+    name = args.recipe or recipes.default_for(args.dataset or recipes.DEFAULT_RECIPE)
+    base = recipes.get(name)
+    given = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k, None) is not None}
+    if optimizer is not None:
+        given["optimizer"] = optimizer
+    if "dataset" in given and "model" not in given and given["dataset"] != base["dataset"]:
+        base["model"] = recipes.RECIPES[recipes.default_for(given["dataset"])]["model"]
+    final_optimizer = given.get("optimizer", base.get("optimizer", "adam"))
+    if final_optimizer != base.get("optimizer"):
+        accepted = optim_factory.accepted_options(final_optimizer)
+        for key in _OPTIMIZER_FIELDS:
+            if key in base and key not in accepted:
+                del base[key]
+    return TrainConfig.from_dict({**base, **given}), given
+
+
+def run_train(args) -> int:
+    from adamkit.train import checkpoint
+    from adamkit.train.config import TrainConfig
+    from adamkit.train.trainer import train
+
+    cfg, given = resolve_config(args)
+    out = Path(args.out or f"runs/{cfg.recipe}")
+    found = None
+    if args.resume:
+        found = checkpoint.load_latest(out / "checkpoints")
+        saved = TrainConfig.from_dict(found[0]["config"])
+        for key, value in given.items():
+            if key in ("epochs", "data_dir"):
+                setattr(saved, key, value)
+            elif saved.to_dict()[key] != TrainConfig.from_dict({key: value}).to_dict()[key]:
+                raise UsageError(
+                    f"--resume: --{key.replace('_', '-')} {value!r} differs from the checkpoint's "
+                    f"{saved.to_dict()[key]!r}; only --epochs and --data-dir may change"
+                )
+        cfg = saved
+    result = train(cfg, out, resume=args.resume, found=found, quiet=args.quiet,
+                   log_every=args.log_every)
+    if args.json:
+        print(json.dumps(result.summary, indent=2))
+    elif not args.quiet and not result.interrupted:
+        s = result.summary
+        acc = "" if s["test_accuracy"] is None else f"test accuracy {s['test_accuracy']:.4f}, "
+        print(f"{acc}test loss {s['test_loss']:.4f} after {s['epochs']} epochs "
+              f"({s['seconds']:.1f} s training); results in {out}", file=sys.stderr)
+    return 130 if result.interrupted else 0
+
+
+def run_compare(args) -> int:
+    from adamkit.train.compare import compare
+
+    names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--optimizers is empty; give e.g. adam,sgd,rmsprop")
+    result = compare(args, names)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+def run_data_get(args) -> int:
+    from adamkit.train.download import get
+
+    fetched = get(args.name, Path(args.to), mirror=args.mirror, quiet=args.quiet)
+    if args.json:
+        print(json.dumps(fetched, indent=2))
+    elif not args.quiet:
+        print(f"{args.name}: {len(fetched['files'])} file(s) verified in {args.to}", file=sys.stderr)
+    return 0

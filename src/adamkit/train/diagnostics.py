@@ -1,0 +1,112 @@
+r"""Inside Adam (``--diagnostics``): what each layer's step really is, over training.
+
+Every ``every`` optimizer steps, per parameter tensor ("layer"):
+
+- **effective step** ``|lr * m_hat / (sqrt(v_hat) + eps)|`` per coordinate, and the **effective
+  learning rate** ``lr / (sqrt(v_hat) + eps)``, both read from the optimizer's own state
+  (``exp_avg``, ``exp_avg_sq``, ``step``, torch's format) through ``adamkit.rules.adam_internals``,
+  the same code that defines the update; summarized as the 5/25/50/75/95th percentiles over the
+  layer's coordinates (a fixed random sample of at most ``max_coords`` of them);
+- **update ratio** ``RMS(p_after - p_before) / RMS(p_before)``: the step actually taken, measured
+  on the weights (so weight decay, clipping and schedules are included); any optimizer;
+- **eps share**: the fraction of coordinates whose ε is more than half the denominator, where
+  Adam has stopped adapting and behaves like momentum SGD with step ``lr/eps``.
+
+This is what the seeds' "Adam's adaptive learning rates" slide meant to plot: Keras's callback
+reads ``optimizer.learning_rate``, the constant α, which is the same for every coordinate.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from adamkit import rules
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def _rms(t: torch.Tensor) -> float:
+    return float(t.double().pow(2).mean().sqrt()) if t.numel() else 0.0
+
+
+class Diagnostics:
+    """Samples the optimizer's internals every ``every`` steps; picklable state for checkpoints."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, optimizer_name: str,
+                 every: int, max_coords: int = 20000):
+        self.params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self.optimizer, self.every = optimizer, max(1, int(every))
+        self.adam_like = optimizer_name in ("adam", "adamw", "sparse_adam")
+        self.eps_mode = "hat" if optimizer_name == "sparse_adam" else None
+        gen = torch.Generator().manual_seed(0)  # its own RNG: sampling must not change training
+        self.sample = {
+            n: (torch.randperm(p.numel(), generator=gen)[:max_coords] if p.numel() > max_coords
+                else None)
+            for n, p in self.params
+        }
+        self.records: list[dict] = []
+        self._before: dict[str, torch.Tensor] | None = None
+
+    def wants(self, step: int) -> bool:
+        return step == 1 or step % self.every == 0
+
+    def before(self) -> None:
+        self._before = {n: p.detach().clone() for n, p in self.params}
+
+    def _hp(self, group: dict) -> dict:
+        """The group's hyperparameters in the rule's vocabulary (defaults for what torch lacks)."""
+        rule = rules.get("adam")
+        hp = {k: group[k] for k in rule.defaults if k in group}
+        if self.eps_mode:
+            hp["eps_mode"] = self.eps_mode
+        hp.setdefault("amsgrad", False)
+        return rule.validate({k: v for k, v in hp.items() if k != "decoupled_weight_decay"})
+
+    def _pick(self, name: str, t: torch.Tensor) -> torch.Tensor:
+        flat = t.reshape(-1)
+        idx = self.sample[name]
+        return flat if idx is None else flat[idx]
+
+    def after(self, step: int) -> None:
+        before, self._before = self._before, None
+        layers = {}
+        group_of = {id(p): g for g in self.optimizer.param_groups for p in g["params"]}
+        for name, p in self.params:
+            entry = {"update_ratio": None}
+            old = before[name]
+            ref = _rms(old)
+            if ref > 0:
+                entry["update_ratio"] = _rms(p.detach() - old) / ref
+            state = self.optimizer.state.get(p, {})
+            if self.adam_like and "exp_avg" in state:
+                group = group_of[id(p)]
+                t = int(state["step"])
+                inner = rules.adam_internals(
+                    {k: v for k, v in state.items() if k != "step"}, t, self._hp(group), torch
+                )
+                step_q = torch.quantile(self._pick(name, inner["update"]).abs().double(),
+                                        torch.tensor(QUANTILES, dtype=torch.float64))
+                lr_q = torch.quantile(self._pick(name, inner["effective_lr"]).double(),
+                                      torch.tensor(QUANTILES, dtype=torch.float64))
+                entry["effective_step"] = [float(v) for v in step_q]
+                entry["effective_lr"] = [float(v) for v in lr_q]
+                entry["eps_share"] = float(inner["eps_dominates"].double().mean())
+            layers[name] = entry
+        self.records.append({"step": step, "layers": layers})
+
+    # -- persistence --------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"records": self.records}
+
+    def load_state(self, state: dict) -> None:
+        self.records = list(state["records"])
+
+    def to_json(self) -> dict:
+        return {
+            "quantiles": list(QUANTILES),
+            "every": self.every,
+            "layers": [n for n, _ in self.params],
+            "shapes": {n: list(p.shape) for n, p in self.params},
+            "adam_internals": self.adam_like,
+            "records": self.records,
+        }

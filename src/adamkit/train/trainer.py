@@ -1,0 +1,386 @@
+"""The training loop behind ``adamkit train``: reproducible, resumable to the bit, observable.
+
+Reproducibility: the seed fixes the model's initial weights (torch's global RNG), the data order
+(epoch ``e`` shuffles with its own generator seeded by ``(seed, e)``, independent of anything else
+that draws random numbers) and dropout (torch's global RNG, saved in every checkpoint). The thread
+count is fixed with ``torch.set_num_threads`` and stored, since a different count may sum in a
+different order.
+
+Resumability: a checkpoint holds model, optimizer and scheduler state, every RNG state, the
+position in the epoch (next batch index), the step, the epoch's running sums, the metrics so far
+and the config. Resuming from any batch boundary replays exactly what the uninterrupted run
+would have done next, so final weights and metrics are bitwise equal (only wall-clock fields
+differ). SIGINT/SIGTERM finish the current step, write a checkpoint and stop (exit status 130).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import adamkit
+from adamkit.errors import UsageError
+from adamkit.train import checkpoint, datasets, models, optim_factory, schedule_factory, tasks
+from adamkit.train.config import TrainConfig
+
+TIMING_FIELDS = ("seconds", "samples_per_second")  # the only fields a resume may change
+
+
+@dataclass
+class RunResult:
+    out: Path
+    summary: dict
+    history: list[dict]
+    interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class StopRequest:
+    """Turns SIGINT/SIGTERM into a flag the loop checks after each step; a second signal aborts."""
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def __call__(self, signum, frame):
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # signals can only be caught on the main thread
+            return
+        previous = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The permutation of the training set for ``epoch``: a pure function of (seed, epoch)."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=gen)
+
+
+def versions() -> dict:
+    return {
+        "adamkit": adamkit.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    tmp.replace(path)
+
+
+def _json_default(obj):
+    if isinstance(obj, tuple | Path):
+        return list(obj) if isinstance(obj, tuple) else str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+class Trainer:
+    """One run: build everything from the config, optionally restore a checkpoint, train."""
+
+    def __init__(self, cfg: TrainConfig, out: str | Path, *, quiet: bool = False,
+                 log_every: int = 0, progress: bool | None = None, dataset=None):
+        if cfg.epochs < 1:
+            raise UsageError(f"--epochs must be >= 1, got {cfg.epochs}")
+        if cfg.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {cfg.batch_size}")
+        if cfg.threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {cfg.threads}")
+        self.cfg, self.out = cfg, Path(out)
+        self.quiet, self.log_every = quiet, log_every
+        self.progress = (not quiet and sys.stderr.isatty()) if progress is None else progress
+        torch.set_num_threads(cfg.threads)
+        _seed_everything(cfg.seed)
+        self.ds = dataset or datasets.load(cfg.dataset, cfg.data_dir, **cfg.dataset_options)
+        if cfg.optimizer == "sparse_adam" and cfg.model != "text-bag":
+            pass  # SparseAdam also takes dense gradients (all rows touched), see its docstring
+        self.model = models.build(cfg.model, self.ds, sparse=cfg.optimizer == "sparse_adam")
+        self.optimizer, self.clip = optim_factory.build(
+            cfg.optimizer, self.model.parameters(), cfg.optimizer_options()
+        )
+        n = len(self.ds.x_train)
+        self.steps_per_epoch = -(-n // cfg.batch_size)
+        self.total_steps = self.steps_per_epoch * cfg.epochs
+        self.scheduler = schedule_factory.build(
+            cfg.schedule, self.optimizer, self.steps_per_epoch, self.total_steps, cfg.warmup_epochs
+        )
+        self.diagnostics = None
+        if cfg.diagnostics:
+            from adamkit.train.diagnostics import Diagnostics
+
+            every = cfg.diagnostics_every or max(1, self.total_steps // 100)
+            self.diagnostics = Diagnostics(self.model, self.optimizer, cfg.optimizer, every)
+        # position and running state (replaced by a checkpoint on resume)
+        self.epoch, self.batch, self.step = 0, 0, 0
+        self.history: list[dict] = []
+        self.elapsed = 0.0
+        self._reset_accumulators()
+        self.warnings: list[str] = []
+        self.resumed_from: str | None = None
+
+    # -- state ------------------------------------------------------------------------------
+    def _reset_accumulators(self) -> None:
+        self.acc = {
+            "loss_sum": torch.zeros((), dtype=torch.float64),
+            "correct": torch.zeros((), dtype=torch.int64),
+            "seen": 0,
+        }
+
+    def state(self) -> dict:
+        return {
+            "format": "adamkit-train",
+            "config": self.cfg.to_dict(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "rng": checkpoint.rng_states(),
+            "accumulators": dict(self.acc),
+            "history": self.history,
+            "diagnostics": self.diagnostics.state() if self.diagnostics else None,
+            "elapsed": self.elapsed,
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
+        self.acc = dict(state["accumulators"])
+        self.history = list(state["history"])
+        if self.diagnostics and state.get("diagnostics"):
+            self.diagnostics.load_state(state["diagnostics"])
+        self.elapsed = state["elapsed"]
+        checkpoint.set_rng_states(state["rng"])  # last: nothing above may draw random numbers
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out / "checkpoints"
+
+    def save_checkpoint(self) -> Path:
+        return checkpoint.save(self.state(), checkpoint.path_for(self.checkpoint_dir, self.step))
+
+    def resume(self, found: tuple | None = None) -> None:
+        """Continue from the newest good checkpoint (``found``: a ``load_latest`` result)."""
+        state, path, warnings = found or checkpoint.load_latest(self.checkpoint_dir)
+        self.warnings += warnings
+        saved = TrainConfig.from_dict(state["config"])
+        changed = {
+            k for k, v in saved.to_dict().items()
+            if k not in ("epochs", "data_dir") and self.cfg.to_dict()[k] != v
+        }
+        if changed:
+            k = sorted(changed)[0]
+            raise UsageError(
+                f"--resume: {k}={self.cfg.to_dict()[k]!r} differs from the checkpoint's "
+                f"{saved.to_dict()[k]!r} in {path}; only --epochs and --data-dir may change"
+            )
+        self.load_state(state)
+        self.resumed_from = str(path)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self, resume: bool = False, found: tuple | None = None) -> RunResult:
+        self.out.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self.resume(found)
+        else:
+            for old in checkpoint.list_checkpoints(self.checkpoint_dir):
+                old.unlink()  # a fresh run: stale checkpoints must not be resumed later
+        self._rewrite_metrics()
+        stop = StopRequest()
+        with stop.installed():
+            interrupted = self._loop(stop)
+        return self._finish(interrupted)
+
+    def _loop(self, stop: StopRequest) -> bool:
+        cfg, ds, model = self.cfg, self.ds, self.model
+        task, n = ds.task, len(ds.x_train)
+        units = tasks.units_per_example(task, ds.y_train)
+        model.train()
+        while self.epoch < cfg.epochs:
+            order = epoch_order(n, cfg.seed, self.epoch)
+            t0 = time.perf_counter()
+            bar = self._bar()
+            for b in range(self.batch, self.steps_per_epoch):
+                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                x, y = ds.x_train[idx], ds.y_train[idx]
+                self._train_step(x, y, task)
+                self.batch = b + 1
+                if bar is not None:
+                    bar.update(1)
+                    if b % 10 == 0 or self.batch == self.steps_per_epoch:
+                        rate = self.acc["seen"] / max(time.perf_counter() - t0, 1e-9)
+                        bar.set_postfix_str(f"loss={self._last_loss:.4f} {rate:,.0f} samples/s",
+                                            refresh=False)
+                if self.log_every and self.batch % self.log_every == 0:
+                    print(f"epoch {self.epoch + 1} batch {self.batch}/{self.steps_per_epoch} "
+                          f"loss {self._last_loss:.4f}", file=sys.stderr, flush=True)
+                if stop.requested:
+                    self.elapsed += time.perf_counter() - t0
+                    if bar is not None:
+                        bar.close()
+                    return self._interrupted(stop)
+            if bar is not None:
+                bar.close()
+            seconds = time.perf_counter() - t0
+            self._end_epoch(units, seconds)
+            if stop.requested:
+                return self._interrupted(stop)
+        return False
+
+    def _train_step(self, x, y, task) -> None:
+        diag = self.diagnostics
+        sampling = diag is not None and diag.wants(self.step + 1)
+        if sampling:
+            diag.before()
+        self.optimizer.zero_grad(set_to_none=True)
+        output = self.model(x)
+        loss = tasks.loss(task, output, y)
+        loss.backward()
+        if self.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+        self.step += 1
+        if sampling:
+            diag.after(self.step)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        loss = loss.detach()
+        self._last_loss = float(loss)
+        acc = self.acc
+        acc["loss_sum"] += loss.double() * len(x)
+        right = tasks.correct(task, output.detach(), y)
+        if right is not None:
+            acc["correct"] += right
+        acc["seen"] += len(x)
+
+    def _bar(self):
+        if not self.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(
+            total=self.steps_per_epoch, initial=self.batch, unit="batch", leave=False,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}", file=sys.stderr, dynamic_ncols=True,
+        )
+
+    def _end_epoch(self, units: int, seconds: float) -> None:
+        cfg, ds = self.cfg, self.ds
+        self.elapsed += seconds
+        test = tasks.evaluate(self.model, ds.task, ds.x_test, ds.y_test, cfg.eval_batch_size)
+        seen = self.acc["seen"]
+        record = {
+            "epoch": self.epoch + 1,
+            "step": self.step,
+            "train_loss": float(self.acc["loss_sum"]) / max(seen, 1),
+            "train_accuracy": (
+                int(self.acc["correct"]) / max(seen * units, 1) if ds.task != "regression" else None
+            ),
+            "test_loss": test["loss"],
+            "test_accuracy": test["accuracy"],
+            **{f"test_{k}": v for k, v in test.items() if k not in ("loss", "accuracy")},
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+            "samples_per_second": seen / seconds if seconds > 0 else None,
+        }
+        self.history.append(record)
+        with (self.out / "metrics.jsonl").open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if not self.quiet:
+            acc = "" if record["test_accuracy"] is None else f", test acc {record['test_accuracy']:.4f}"
+            print(f"epoch {record['epoch']}/{cfg.epochs}: train loss {record['train_loss']:.4f}, "
+                  f"test loss {record['test_loss']:.4f}{acc} ({seconds:.1f} s)", file=sys.stderr)
+        self.epoch += 1
+        self.batch = 0
+        self._reset_accumulators()
+        self.save_checkpoint()
+
+    def _interrupted(self, stop: StopRequest) -> bool:
+        path = self.save_checkpoint()
+        name = signal.Signals(stop.signum).name
+        print(f"adamkit: {name}: stopped at epoch {self.epoch + 1} batch {self.batch}; "
+              f"checkpoint {path}; continue with --resume --out {self.out}", file=sys.stderr)
+        return True
+
+    def _rewrite_metrics(self) -> None:
+        """metrics.jsonl holds exactly the epochs of the state we continue from."""
+        lines = "".join(json.dumps(r) + "\n" for r in self.history)
+        (self.out / "metrics.jsonl").write_text(lines)
+
+    def _finish(self, interrupted: bool) -> RunResult:
+        last = self.history[-1] if self.history else {}
+        summary = {
+            "test_accuracy": last.get("test_accuracy"),
+            "test_loss": last.get("test_loss"),
+            **{k: v for k, v in last.items() if k.startswith("test_") and k not in
+               ("test_accuracy", "test_loss")},
+            "train_loss": last.get("train_loss"),
+            "epochs": len(self.history),
+            "steps": self.step,
+            "seconds": self.elapsed,
+            "interrupted": interrupted,
+            "resumed_from": self.resumed_from,
+            "warnings": self.warnings,
+            "config": self.cfg.to_dict(),
+            "dataset": self.ds.summary(),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "versions": versions(),
+        }
+        if not interrupted:
+            torch.save(self.model.state_dict(), self.out / "model.pt")
+            from adamkit.train import plots
+
+            if self.history:
+                plots.curves(self.history, self.out / "curves.png", title=self._title())
+            if self.diagnostics:
+                _write_json(self.out / "diagnostics.json", self.diagnostics.to_json())
+                plots.diagnostics(self.diagnostics.to_json(), self.out / "diagnostics.png",
+                                  title=self._title())
+        _write_json(self.out / "summary.json", summary)
+        return RunResult(self.out, summary, self.history, interrupted, self.warnings)
+
+    def _title(self) -> str:
+        c = self.cfg
+        return f"{c.model} on {c.dataset}, {c.optimizer} lr={c.lr:g}, batch {c.batch_size}"
+
+
+def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, found: tuple | None = None,
+          **kwargs) -> RunResult:
+    """Train ``cfg`` writing into ``out``; see ``Trainer``."""
+    return Trainer(cfg, out, **kwargs).run(resume=resume, found=found)
