@@ -1,7 +1,10 @@
 """Animated races: the paths grow step by step over the contours (GIF always, MP4 with ffmpeg).
 
 The GIF is written with matplotlib's PillowWriter (pillow); the MP4 only when ``ffmpeg`` is on
-PATH. Frames are sub-sampled to at most ``max_frames`` so files stay small (well under 3 MB).
+PATH. Frames are sub-sampled to at most ``max_frames``, and every GIF frame is quantized to the
+first frame's palette (matplotlib's PillowWriter gives each frame its own palette, so no two
+frames share pixels and the file grows to megabytes); with one palette Pillow stores only the
+part of each frame that changed, which keeps files small (hundreds of kB, well under 3 MB).
 """
 
 from __future__ import annotations
@@ -16,6 +19,23 @@ from adamkit.lab import plots
 from adamkit.lab.engine import RunResult
 
 plt = plots.plt
+
+
+def _shared_palette_writer():
+    from matplotlib.animation import PillowWriter
+    from PIL import Image
+
+    class SharedPalettePillowWriter(PillowWriter):
+        """PillowWriter that maps every frame onto the first frame's palette before saving."""
+
+        def finish(self):
+            first = self._frames[0].convert("RGB").quantize(colors=255)
+            rest = [f.convert("RGB").quantize(palette=first, dither=Image.Dither.NONE)
+                    for f in self._frames[1:]]
+            first.save(self.outfile, save_all=True, append_images=rest,
+                       duration=int(1000 / self.fps), loop=0)
+
+    return SharedPalettePillowWriter
 
 
 def frame_steps(steps: int, max_frames: int) -> np.ndarray:
@@ -33,7 +53,7 @@ def animate(results: Sequence[RunResult], out: str | Path, *, c: int = 0,
 
     Returns the paths written.
     """
-    from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+    from matplotlib.animation import FFMpegWriter, FuncAnimation
 
     fn = results[0].function
     out = Path(out).with_suffix(".gif")
@@ -86,7 +106,7 @@ def animate(results: Sequence[RunResult], out: str | Path, *, c: int = 0,
         return [*lines, *heads, title]
 
     anim = FuncAnimation(fig, draw, frames=len(shown), blit=False)
-    anim.save(out, writer=PillowWriter(fps=fps), dpi=dpi)
+    anim.save(out, writer=_shared_palette_writer()(fps=fps), dpi=dpi)
     written = [out]
     if shutil.which("ffmpeg"):
         mp4 = out.with_suffix(".mp4")

@@ -38,7 +38,7 @@ torch.optim's default. Nothing is clipped or scheduled.
 
 examples:
   adamkit race --out runs/race
-  adamkit race --function himmelblau --start -4,4 --lr 0.01 --optimizers adam,sgd --animate
+  adamkit race --function himmelblau --start=-4,4 --lr 0.01 --optimizers adam,sgd --animate
   adamkit race --function "x**2 + 10*sin(y)" --optimizers adam,nadam,radam --steps 300
   adamkit race --function beale --tune --budget 128 --out runs/beale
 """
@@ -106,10 +106,11 @@ def _common(p: argparse.ArgumentParser, out: str) -> None:
                    help="a name (see `adamkit functions`) or an expression in x, y "
                         "(default rosenbrock)")
     p.add_argument("--steps", type=int, default=None, help="steps (default: the function's)")
-    p.add_argument("--start", default=None, metavar="X,Y", help="start point (default: the "
-                   "function's, e.g. -1.5,2.5 on rosenbrock)")
+    p.add_argument("--start", default=None, metavar="X,Y",
+                   help="start point (default: the function's); write --start=-1.5,2.5 with "
+                        "'=' when it begins with a minus sign")
     p.add_argument("--window", default=None, metavar="X0,X1,Y0,Y1",
-                   help="plotting window (default: the function's)")
+                   help="plotting window (default: the function's), e.g. --window=-3,3,-2,4")
     p.add_argument("--noise", type=float, default=0.0,
                    help="std of Gaussian noise added to each gradient (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the gradient noise (default 0)")
@@ -192,11 +193,12 @@ def _settings(text: str | None, names: list[str]) -> dict[str, dict]:
     if not text:
         return {n: {} for n in names}
     given = _key_values(text, "--set")
-    per = {n: {k: v for k, v in given.items() if k in hyperparameter_names(n)} for n in names}
+    numeric = {n: set(hyperparameter_names(n)) - _NOT_NUMBERS for n in names}
+    per = {n: {k: v for k, v in given.items() if k in numeric[n]} for n in names}
     used = set().union(*(set(d) for d in per.values()))
     unused = set(given) - used
     if unused:
-        valid = sorted(set().union(*(hyperparameter_names(n) for n in names)) - {"lr"})
+        valid = sorted(set().union(*numeric.values()) - {"lr"})
         raise UsageError(f"--set {', '.join(sorted(unused))}: no optimizer in the race has it; "
                          f"valid: {', '.join(valid)}")
     for d in per.values():  # torch's flags are spelt as numbers on the command line
@@ -204,6 +206,9 @@ def _settings(text: str | None, names: list[str]) -> dict[str, dict]:
             if k in d:
                 d[k] = bool(d[k])
     return per
+
+
+_NOT_NUMBERS = {"betas", "eps_mode", "weight_decay_mode"}  # --set takes numbers (flags as 0/1)
 
 
 def _progress(args) -> bool:

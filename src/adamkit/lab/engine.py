@@ -120,8 +120,10 @@ class RunResult:
         return self.loss[:, -1]
 
     def steps_to_tolerance(self, tolerance: float) -> np.ndarray:
-        """First step at which f - f* <= tolerance (or loss <= tolerance when f* is unknown); -1 never."""
-        target = (self.function.f_min or 0.0) + tolerance
+        """First step at which f - f* <= tolerance; -1 if never, or if f* is unknown/unbounded."""
+        if self.function.f_min is None:
+            return np.full(self.configurations, -1)
+        target = self.function.f_min + tolerance
         with np.errstate(invalid="ignore"):
             hit = self.loss <= target
         first = hit.argmax(axis=1)

@@ -60,11 +60,11 @@ def contour_background(ax, fn: TestFunction, n: int = 300):
         lo = max(np.percentile(shifted, 0.5), 1e-3)
         levels = np.logspace(np.log10(lo), np.log10(shifted.max()), 25)
         cs = ax.contourf(X, Y, np.maximum(shifted, lo), levels=levels, norm=LogNorm(),
-                         cmap="Greys", alpha=0.5)
+                         cmap="Greys", alpha=0.4)
         ax.contour(X, Y, shifted, levels=levels, colors="0.45", linewidths=0.5)
         bar_label = "f - f* (log scale)"
     else:
-        cs = ax.contourf(X, Y, Z, levels=30, cmap="Greys", alpha=0.5)
+        cs = ax.contourf(X, Y, Z, levels=30, cmap="Greys", alpha=0.4)
         ax.contour(X, Y, Z, levels=30, colors="0.45", linewidths=0.5)
         bar_label = "f"
     return cs, bar_label
