@@ -42,13 +42,21 @@ def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
         from adamkit.torch.sparse_adam import SparseAdam
 
         return SparseAdam
-    import torch.optim as backend  # switches to adamkit.torch once it exists (one line)
+    import adamkit.torch as backend  # torch.optim has the same classes (drop-ins) minus options
 
     return getattr(backend, CLASS_NAMES[name])
 
 
+# keyword options every adamkit.torch optimizer takes through **adamkit_options
+ADAMKIT_OPTIONS = {"clip_global_norm", "clip_norm", "clip_value", "nonfinite"}
+
+
 def accepted_options(name: str) -> set[str]:
-    return set(inspect.signature(optimizer_class(name).__init__).parameters) - {"self", "params"}
+    params = inspect.signature(optimizer_class(name).__init__).parameters
+    named = {k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        named |= ADAMKIT_OPTIONS
+    return named - {"self", "params"}
 
 
 def build(name: str, params, options: dict) -> tuple[torch.optim.Optimizer, float | None]:
