@@ -62,7 +62,7 @@ def animate(results: Sequence[RunResult], out: str | Path, *, c: int = 0,
     fig, ax = plt.subplots(figsize=(6.4, 5.0), layout="constrained")
     lines, heads = [], []
     if fn.dim == 1:
-        (x0, x1), = fn.window
+        (x0, x1), = plots.view_window(results, c)
         xs = np.linspace(x0, x1, 300)
         ax.plot(xs, fn.value(xs[:, None]), color="0.3", lw=2, label=f"f(x) = {fn.formula}")
         ax.set_xlim(x0, x1)
@@ -70,11 +70,12 @@ def animate(results: Sequence[RunResult], out: str | Path, *, c: int = 0,
         ax.set_ylabel("f(x)")
         ax.grid(True, alpha=0.3)
     else:
-        plots.contour_background(ax, fn, n=150)
+        window = plots.view_window(results, c)
+        plots.contour_background(ax, fn, n=150, window=window)
         plots.mark_minima(ax, fn)
         start = results[0].path[c, 0]
         ax.plot(*start, marker="o", markersize=9, color="black", linestyle="none", label="start")
-        (x0, x1), (y0, y1) = fn.window
+        (x0, x1), (y0, y1) = window
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_xlabel("x")

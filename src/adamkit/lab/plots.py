@@ -44,17 +44,34 @@ def label(result: RunResult, c: int = 0) -> str:
     return text
 
 
-def grid(fn: TestFunction, n: int = 300):
-    """X, Y, Z = f on an n x n grid over the function's window."""
-    (x0, x1), (y0, y1) = fn.window
+def view_window(results: Sequence[RunResult], c: int = 0, reach: float = 0.25):
+    """The axes' limits: the function's window, widened to show the paths where they leave it,
+    by at most ``reach`` window-widths on each side (so a diverging path cannot squash the
+    picture; it is drawn leaving the axes)."""
+    fn = results[0].function
+    limits = []
+    for d, (lo, hi) in enumerate(fn.window):
+        width = hi - lo
+        coords = np.concatenate([r.path[c, :, d] for r in results])
+        coords = coords[np.isfinite(coords)]
+        pad = 0.03 * width
+        a = max(min(lo, coords.min() - pad), lo - reach * width) if coords.size else lo
+        b = min(max(hi, coords.max() + pad), hi + reach * width) if coords.size else hi
+        limits.append((float(a), float(b)))
+    return tuple(limits)
+
+
+def grid(fn: TestFunction, n: int = 300, window=None):
+    """X, Y, Z = f on an n x n grid over ``window`` (default: the function's window)."""
+    (x0, x1), (y0, y1) = window or fn.window
     X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     Z = fn.value(np.stack([X, Y], axis=-1))
     return X, Y, Z
 
 
-def contour_background(ax, fn: TestFunction, n: int = 300):
+def contour_background(ax, fn: TestFunction, n: int = 300, window=None):
     """Filled contours of f over the window: log-spaced levels of f - f* where that reads better."""
-    X, Y, Z = grid(fn, n)
+    X, Y, Z = grid(fn, n, window)
     if fn.log_levels and fn.f_min is not None:
         shifted = Z - fn.f_min
         lo = max(np.percentile(shifted, 0.5), 1e-3)
@@ -87,6 +104,11 @@ def mark_minima(ax, fn: TestFunction):
                 color="#F0E442", markeredgecolor="black", label="global minimum", zorder=5)
 
 
+def _name(fn: TestFunction) -> str:
+    """'name: ' for registered functions; nothing for expressions (the formula says it all)."""
+    return "" if fn.name == fn.formula or "expression" in fn.extra else f"{fn.name}: "
+
+
 def _markevery(n_points: int) -> int:
     return max(1, n_points // 15)
 
@@ -99,7 +121,8 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
     if fn.dim == 1:
         return plot_1d(results, out, c=c, title=title)
     fig, ax = plt.subplots(figsize=(8, 6.5), layout="constrained")
-    cs, bar_label = contour_background(ax, fn)
+    window = view_window(results, c)
+    cs, bar_label = contour_background(ax, fn, window=window)
     colorbar(fig, ax, cs, bar_label)
     for i, r in enumerate(results):
         p = r.path[c]
@@ -112,12 +135,12 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
     ax.plot(*start, marker="o", markersize=10, color="black", linestyle="none", label="start",
             zorder=6)
     mark_minima(ax, fn)
-    (x0, x1), (y0, y1) = fn.window
+    (x0, x1), (y0, y1) = window
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(title or f"{fn.name}: f = {fn.formula}\n{results[0].steps} steps from "
+    ax.set_title(title or f"{_name(fn)}f = {fn.formula}\n{results[0].steps} steps from "
                  f"({start[0]:g}, {start[1]:g}); open circles mark where each path ended",
                  fontsize=11)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
@@ -127,7 +150,7 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
 def plot_1d(results: Sequence[RunResult], out=None, *, c: int = 0, title: str | None = None):
     """The seeds' 1-D picture: f(x) over the window with each optimizer's iterates on the curve."""
     fn = results[0].function
-    (x0, x1), = fn.window
+    (x0, x1), = view_window(results, c)
     xs = np.linspace(x0, x1, 400)
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     ax.plot(xs, fn.value(xs[:, None]), color="0.3", lw=2, label=f"f(x) = {fn.formula}")

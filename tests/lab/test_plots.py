@@ -1,0 +1,85 @@
+"""Pictures: every function draws with title, labels, legend and the paths inside the axes."""
+
+import numpy as np
+import pytest
+
+from adamkit.lab import functions as F
+from adamkit.lab import plots
+from adamkit.lab.animate import frame_steps
+from adamkit.lab.engine import run
+
+
+def race(name, steps=25):
+    return [run(name, o, steps=steps) for o in ("adam", "sgd", "momentum")]
+
+
+@pytest.mark.parametrize("name", F.names())
+def test_race_and_loss_figures_are_labelled(name):
+    results = race(name)
+    fig = plots.plot_race(results)
+    ax = fig.axes[0]
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("adam (lr=") for label in labels)
+    # the window is shown whole, and the finite parts of every path lie inside the axes
+    (x0, x1) = ax.get_xlim()
+    assert x0 <= results[0].function.window[0][0] and x1 >= results[0].function.window[0][1]
+    if results[0].function.dim == 2:
+        y0, y1 = ax.get_ylim()
+        w = results[0].function.window
+        for r in results:
+            p = r.path[0][np.isfinite(r.path[0]).all(axis=1)]
+            inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
+            far = (p[:, 0] < w[0][0] - 0.25 * (w[0][1] - w[0][0])) | (
+                p[:, 1] > w[1][1] + 0.25 * (w[1][1] - w[1][0]))
+            assert (inside | far).all()
+    plots.plt.close(fig)
+    fig = plots.plot_loss(results)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == ("log" if results[0].function.f_min is not None else "symlog")
+    assert ax.get_legend() is not None and ax.get_xlabel() == "step"
+    plots.plt.close(fig)
+
+
+def test_pngs_are_written(tmp_path):
+    results = race("himmelblau")
+    for draw, name in [(plots.plot_race, "race.png"), (plots.plot_loss, "loss.png"),
+                       (plots.plot_surface, "surface.png")]:
+        path = draw(results, tmp_path / name)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_view_window_widens_for_paths_but_is_capped():
+    results = [run("saddle", "sgd", steps=100, lr=0.05)]  # escapes far beyond the window
+    (x0, x1), (y0, y1) = plots.view_window(results)
+    assert (x0, x1) == (-2.0, 2.0)  # x heads for 0 and stays in the window
+    assert (y0, y1) == (-2.0, 3.0)  # y runs off to +inf: shown up to a quarter width beyond
+    small = [run("quadratic", "adam", steps=5)]
+    assert plots.view_window(small) == F.get("quadratic").window
+
+
+def test_phase_diagram_marks_diverged_cells(tmp_path):
+    lr = np.logspace(-4, -1, 5)
+    mom = np.array([0.0, 0.5, 0.9])
+    L, M = np.meshgrid(lr, mom)
+    r = run("rosenbrock", "sgd", steps=100, lr=L.ravel(), momentum=M.ravel())
+    assert r.diverged.any() and not r.diverged.all()
+    fig = plots.plot_phase("lr", lr, "momentum", mom, r.final_loss().reshape(L.shape),
+                           r.diverged.reshape(L.shape), function=r.function, optimizer="sgd",
+                           steps=100)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "diverged" in labels and any(label.startswith("best:") for label in labels)
+    plots.plt.close(fig)
+
+
+def test_cell_edges():
+    np.testing.assert_allclose(plots._edges(np.array([1.0, 2.0, 3.0]), False), [0.5, 1.5, 2.5, 3.5])
+    np.testing.assert_allclose(plots._edges(np.array([1e-2, 1e-1, 1.0]), True),
+                               10.0 ** np.array([-2.5, -1.5, -0.5, 0.5]))
+
+
+def test_frame_steps():
+    assert frame_steps(10, 60).tolist() == list(range(11))
+    shown = frame_steps(1000, 60)
+    assert shown[0] == 0 and shown[-1] == 1000 and len(shown) <= 60
+    assert np.all(np.diff(shown) > 0)
