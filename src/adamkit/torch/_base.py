@@ -28,6 +28,8 @@ from torch.optim.optimizer import _get_scalar_dtype
 
 from adamkit import clipping
 from adamkit.rules import Rule
+from adamkit.torch import _precision
+from adamkit.torch._flat import FlatEngine
 
 NONFINITE_MODES = (None, "skip", "raise")
 
@@ -52,8 +54,12 @@ class RuleOptimizer(torch.optim.Optimizer):
         clip_value: float | None = None,
         clip_norm: float | None = None,
         clip_global_norm: float | None = None,
+        state_precision: str = "fp32",
     ) -> None:
         name = type(self).__name__
+        # Moments stored as "fp32" (the param's dtype), "bf16" or "8bit": see _precision.
+        self.state_precision = _precision.check_precision(state_precision, name)
+        self._engine = FlatEngine(self)  # fused flat-buffer path, see _flat
         if capturable:
             raise ValueError(f"{name}: capturable=True (CUDA graph capture) is not supported; "
                              "valid: False (use torch.optim for graph capture)")
@@ -93,6 +99,8 @@ class RuleOptimizer(torch.optim.Optimizer):
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self.__dict__.setdefault("skipped_steps", 0)
+        self.__dict__.setdefault("state_precision", "fp32")
+        self._engine = FlatEngine(self)
         for group in self.param_groups:
             # A torch.optim checkpoint has only torch's keys: take adamkit's from the defaults,
             # deriving the decay mode from torch's flag where it has one.
@@ -107,7 +115,8 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def state_dict(self) -> dict[str, Any]:
         out = super().state_dict()
-        out["adamkit"] = {"skipped_steps": self.skipped_steps}  # torch ignores extra keys
+        out["adamkit"] = {"skipped_steps": self.skipped_steps,  # torch ignores extra keys
+                          "state_precision": self.state_precision}
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -122,6 +131,10 @@ class RuleOptimizer(torch.optim.Optimizer):
             saved = state_dict["state"].get(param_id, {})
             if torch.is_tensor(saved.get("mu_product")):
                 self.state[p]["mu_product"] = saved["mu_product"].to(device=p.device, copy=True)
+        # A checkpoint of any state precision loads: moments are re-stored in this one's.
+        for p, state in self.state.items():
+            _precision.convert_state(state, self.state_precision, p)
+        self._engine.invalidate()
 
     # -- the step --------------------------------------------------------------------------------
 
@@ -131,9 +144,9 @@ class RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        work = [
-            (group, [p for p in group["params"] if p.grad is not None]) for group in self.param_groups
-        ]
+        # Groups the fused engine takes are done here; the rest take the per-tensor rule path.
+        groups = [g for g in self.param_groups if not self._engine.step_group(g)]
+        work = [(group, [p for p in group["params"] if p.grad is not None]) for group in groups]
         grads = {p: self._checked_grad(p, gi, group) for gi, (group, ps) in enumerate(work)
                  for p in ps}
         if grads and not self._finite_or_handled(grads):
@@ -159,10 +172,16 @@ class RuleOptimizer(torch.optim.Optimizer):
                 self._init_state(p, group)
             step = int(state["step"].item()) + 1 if self.rule.counts_steps else 0
             arrays = {k: v for k, v in state.items() if k != "step"}
+            if lowp := self.state_precision != "fp32" or _precision.stored_format(arrays) != "fp32":
+                stored, arrays = arrays, _precision.decode_state(arrays, p.detach())
             new_p, new_arrays = self.rule.update(
                 _real(p), _real(grad), {k: _real(v) for k, v in arrays.items()}, step, hp, torch
             )
             _real(p).copy_(new_p)
+            if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
+                new_arrays = _precision.encode_state(new_arrays, self.state_precision, p)
+                _precision.store_state(state, stored, new_arrays)
+                new_arrays = {}
             for key, value in new_arrays.items():
                 if key in arrays:
                     _real(arrays[key]).copy_(value)
@@ -192,6 +211,9 @@ class RuleOptimizer(torch.optim.Optimizer):
         for key, value in self.rule.init(real, hp, torch).items():
             is_view_shaped = p.is_complex() and value.shape == real.shape
             state[key] = torch.view_as_complex(value) if is_view_shaped else value
+        if self.state_precision != "fp32":
+            arrays = {k: v for k, v in state.items() if k != "step"}
+            state.update(_precision.encode_state(arrays, self.state_precision, p))
 
     def _checked_grad(self, p: torch.Tensor, group_index: int, group: dict) -> torch.Tensor:
         grad = p.grad

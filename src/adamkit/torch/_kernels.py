@@ -7,10 +7,10 @@ to float32 rounding (``tests/fast/test_kernels.py`` ties them together, option b
     g  = sign · grad  (+ l2 · param)                     maximize: sign = -1; weight_decay_mode="l2"
     param = decay · param                                 decoupled: 1 - lr·wd; independent: 1 - lr_factor·wd
     m  = m + (1-β1)·(g - m)                               torch's lerp form (rules._numerics.ema)
-    v  = v·β2 + (1-β2)·(g·g)
+    v  = v·β2 + ((1-β2)·g)·g                              addcmul's order
     v' = max(v_max, v) if amsgrad else v
     denom = (sqrt(v' / c_in + e_in) + e_mid) / s_out + e_out
-    param = param - step_size · (m / denom)               step_size = lr / (1-β1^t)  (float64, then rounded)
+    param = param + (-step_size · m) / denom              addcdiv's order; step_size = lr/(1-β1^t)
 
 The denominator's five constants spell the three ``eps_mode`` placements exactly (dividing by 1 and
 adding 0 are exact, so no rounding differs from the rule)::
@@ -39,7 +39,7 @@ BLOCK = 256  # 8-bit quantization block: must equal _precision.BLOCK
 
 @njit(parallel=True, fastmath=False, cache=True)
 def adam_float(p, g, m, v, vmax, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
-               c_in, e_in, e_mid, s_out, e_out, step_size):
+               c_in, e_in, e_mid, s_out, e_out, neg_step_size):
     """Adam on float32/float64 arrays, in place: ``p``, ``m``, ``v`` (and ``vmax`` if amsgrad)."""
     for i in prange(p.size):
         pi = p[i]
@@ -49,7 +49,7 @@ def adam_float(p, g, m, v, vmax, amsgrad, sign, has_l2, l2, decay, beta2, omb1, 
         pi = pi * decay
         mi = m[i]
         mi = mi + omb1 * (gi - mi)
-        vi = v[i] * beta2 + omb2 * (gi * gi)
+        vi = v[i] * beta2 + (omb2 * gi) * gi
         m[i] = mi
         v[i] = vi
         if amsgrad:
@@ -59,7 +59,7 @@ def adam_float(p, g, m, v, vmax, amsgrad, sign, has_l2, l2, decay, beta2, omb1, 
             vmax[i] = wi
             vi = wi
         denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
-        p[i] = pi - step_size * (mi / denom)
+        p[i] = pi + (neg_step_size * mi) / denom
 
 
 @intrinsic
@@ -100,7 +100,7 @@ def _to_bf16(value):
 
 @njit(parallel=True, fastmath=False, cache=True)
 def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
-              c_in, e_in, e_mid, s_out, e_out, step_size):
+              c_in, e_in, e_mid, s_out, e_out, neg_step_size):
     """Adam on float32 params with bfloat16 moments (uint16 bit patterns), in place."""
     for i in prange(p.size):
         pi = p[i]
@@ -110,7 +110,7 @@ def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1
         pi = pi * decay
         mi = _from_bf16(m16[i])
         mi = mi + omb1 * (gi - mi)
-        vi = _from_bf16(v16[i]) * beta2 + omb2 * (gi * gi)
+        vi = _from_bf16(v16[i]) * beta2 + (omb2 * gi) * gi
         m16[i] = _to_bf16(mi)
         v16[i] = _to_bf16(vi)
         if amsgrad:
@@ -120,7 +120,7 @@ def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1
             w16[i] = _to_bf16(wi)
             vi = wi
         denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
-        p[i] = pi - step_size * (mi / denom)
+        p[i] = pi + (neg_step_size * mi) / denom
 
 
 @njit(inline="always")
@@ -130,7 +130,7 @@ def _moments(pi, gi, mi, vi, sign, has_l2, l2, decay, beta2, omb1, omb2):
     if has_l2:
         gi = gi + l2 * pi
     mi = mi + omb1 * (gi - mi)
-    vi = vi * beta2 + omb2 * (gi * gi)
+    vi = vi * beta2 + (omb2 * gi) * gi
     return pi * decay, mi, vi
 
 
@@ -163,7 +163,7 @@ def _encode_unsigned(x, safe_absmax):
 
 @njit(parallel=True, fastmath=False, cache=True)
 def adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, sign, has_l2, l2, decay,
-              beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out, step_size):
+              beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out, neg_step_size):
     """Adam on float32 params with blockwise 8-bit moments, in place (codes and absmax rewritten).
 
     ``p.size`` must be a whole number of blocks (:func:`run_adam_8bit` handles a partial tail).
@@ -224,7 +224,7 @@ def adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, sign, has
                     wi = vi
                 wb[j] = _encode_unsigned(wi, w_safe)
                 denom = (np.sqrt(wi / c_in + e_in) + e_mid) / s_out + e_out
-                pb[j] = pi - step_size * (mi / denom)
+                pb[j] = pi + (neg_step_size * mi) / denom
         else:
             for j in range(BLOCK):
                 pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
@@ -233,7 +233,7 @@ def adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, sign, has
                 mb[j] = _encode_signed(mi, m_safe)
                 vb[j] = _encode_unsigned(vi, v_safe)
                 denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
-                pb[j] = pi - step_size * (mi / denom)
+                pb[j] = pi + (neg_step_size * mi) / denom
         m_absmax[b] = m_new
         v_absmax[b] = v_new
         if amsgrad:
@@ -279,7 +279,7 @@ def adam_constants(hp: dict, step: int, dtype) -> tuple:
 
     Everything is computed in float64 (as the rule does) and rounded once to the array dtype, which
     is what torch does with a Python scalar operand. Returns ``(sign, has_l2, l2, decay, beta2,
-    omb1, omb2, c_in, e_in, e_mid, s_out, e_out, step_size)``.
+    omb1, omb2, c_in, e_in, e_mid, s_out, e_out, neg_step_size)``.
     """
     cast = np.dtype(dtype).type
     beta1, beta2 = (float(b) for b in hp["betas"])
@@ -297,4 +297,4 @@ def adam_constants(hp: dict, step: int, dtype) -> tuple:
     denom = denominator_constants(hp.get("eps_mode", "paper"), float(hp["eps"]), bc2)
     sign = -1.0 if hp.get("maximize") else 1.0
     return (cast(sign), has_l2, cast(wd), cast(decay), cast(beta2), cast(1.0 - beta1),
-            cast(1.0 - beta2), *(cast(c) for c in denom), cast(lr / bc1))
+            cast(1.0 - beta2), *(cast(c) for c in denom), cast(-(lr / bc1)))

@@ -163,3 +163,39 @@ def state_bytes(state: dict) -> int:
     """Bytes held by the moment tensors of one param's state (``step`` excluded)."""
     return sum(v.numel() * v.element_size() for k, v in state.items()
                if torch.is_tensor(v) and k != "step")
+
+
+def store_state(state: dict, old: dict, new: dict) -> None:
+    """Put the encoded entries ``new`` into ``state``: in place where ``old`` has a tensor of the
+    same dtype and shape (so views into the engine's flat buffers stay valid), else replaced."""
+    for key in [k for k in state if k.endswith("_absmax") and k not in new]:
+        del state[key]
+    for key, value in new.items():
+        current = old.get(key)
+        if (torch.is_tensor(current) and current.dtype == value.dtype
+                and current.shape == value.shape):
+            current.copy_(value)
+        else:
+            state[key] = value
+
+
+def convert_state(state: dict, precision: str, param: torch.Tensor) -> None:
+    """Re-store ``state``'s moments in ``precision`` (in place in the dict), from any format."""
+    if not any(k in state for k in MOMENT_KEYS) or not param.is_floating_point():
+        return
+    target = precision_for(precision, param.numel())
+    if _stored_as(state, target, param):
+        return
+    decoded = decode_state({k: v for k, v in state.items() if k != "step"}, param.detach())
+    for key in [k for k in state if k.endswith("_absmax")]:
+        del state[key]
+    state.update(encode_state(decoded, target, param))
+
+
+def _stored_as(state: dict, precision: str, param: torch.Tensor) -> bool:
+    moments = [k for k in MOMENT_KEYS if k in state]
+    if precision == "8bit":
+        return all(f"{k}_absmax" in state and state[k].dtype == (
+            torch.int8 if k in SIGNED_KEYS else torch.uint8) for k in moments)
+    dtype = torch.bfloat16 if precision == "bf16" else param.dtype
+    return stored_format(state) != "8bit" and all(state[k].dtype == dtype for k in moments)
