@@ -215,7 +215,9 @@ class Trainer:
         self.resumed_from = str(path)
 
     # -- the loop ----------------------------------------------------------------------------
-    def run(self, resume: bool = False, found: tuple | None = None) -> RunResult:
+    def run(self, resume: bool = False, found: tuple | None = None,
+            stop: StopRequest | None = None) -> RunResult:
+        """Train to ``cfg.epochs``; ``stop`` (default: a new one) turns signals into a clean stop."""
         self.out.mkdir(parents=True, exist_ok=True)
         if resume:
             self.resume(found)
@@ -223,7 +225,7 @@ class Trainer:
             for old in checkpoint.list_checkpoints(self.checkpoint_dir):
                 old.unlink()  # a fresh run: stale checkpoints must not be resumed later
         self._rewrite_metrics()
-        stop = StopRequest()
+        stop = stop or StopRequest()
         with stop.installed():
             interrupted = self._loop(stop)
         return self._finish(interrupted)

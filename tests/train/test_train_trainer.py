@@ -1,0 +1,326 @@
+"""The trainer: outputs, determinism, bitwise resume (also mid-epoch and after SIGINT), fallback
+from a corrupt checkpoint, every model reducing its loss, diagnostics, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import write_cifar_like, write_mnist_like
+
+from adamkit import cli
+from adamkit.errors import UsageError
+from adamkit.train import TrainConfig, Trainer, checkpoint, recipes, tasks, train
+from adamkit.train.trainer import TIMING_FIELDS, StopRequest
+
+FAST_DIGITS = dict(recipes.get("digits"), epochs=2)
+
+
+def _cfg(**changes) -> TrainConfig:
+    return TrainConfig.from_dict({**FAST_DIGITS, **changes})
+
+
+def _metrics(out: Path) -> list[dict]:
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMING_FIELDS} for line in lines]
+
+
+def _weights(out: Path) -> dict:
+    return torch.load(out / "model.pt", weights_only=True)
+
+
+def _assert_same_bits(a: Path, b: Path) -> None:
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    assert _metrics(a) == _metrics(b)
+
+
+class StopAfter(StopRequest):
+    """Asks to stop after ``n`` checks (the loop checks once per optimizer step)."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.left = n
+
+    @property
+    def requested(self) -> bool:
+        self.left -= 1
+        if self.left <= 0 and self.signum is None:
+            self.signum = signal.SIGINT
+        return self.signum is not None
+
+
+# -- outputs --------------------------------------------------------------------------------------
+def test_digits_run_writes_metrics_summary_curves(tmp_path):
+    result = train(_cfg(), tmp_path, quiet=True)
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    for key in ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr",
+                "seconds", "samples_per_second"):
+        assert key in first
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("test_accuracy", "test_loss", "epochs", "seconds", "config", "versions"):
+        assert key in summary
+    assert summary["epochs"] == 2 and summary["config"]["model"] == "digits-cnn"
+    assert summary["versions"]["torch"] == torch.__version__
+    assert summary["test_accuracy"] == result.history[-1]["test_accuracy"] > 0.5
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    assert (tmp_path / "model.pt").is_file()
+    assert len(list((tmp_path / "checkpoints").glob("*.ckpt"))) == 2
+
+
+def test_same_seed_same_bits_other_seed_other_bits(tmp_path):
+    train(_cfg(epochs=1), tmp_path / "a", quiet=True)
+    train(_cfg(epochs=1), tmp_path / "b", quiet=True)
+    train(_cfg(epochs=1, seed=1), tmp_path / "c", quiet=True)
+    _assert_same_bits(tmp_path / "a", tmp_path / "b")
+    assert not torch.equal(_weights(tmp_path / "a")["0.weight"], _weights(tmp_path / "c")["0.weight"])
+
+
+# -- resume ---------------------------------------------------------------------------------------
+RESUME_CASES = {
+    "digits-adam-onecycle-dropout-diagnostics": dict(diagnostics=True, diagnostics_every=7),
+    "digits-sgd-momentum-clip-warmup": dict(optimizer="sgd", lr=0.05, momentum=0.9,
+                                            clip_global_norm=1.0, schedule="cosine",
+                                            warmup_epochs=0.5),
+    "sparse-text-sparse-adam": dict(
+        recipe="sparse-text", dataset="sparse-text", model="text-bag", optimizer="sparse_adam",
+        lr=1e-2, batch_size=32, schedule="constant", weight_decay=1e-4,
+        dataset_options={"vocab_size": 3000, "train_size": 320, "test_size": 64}),
+}
+
+
+@pytest.mark.parametrize("case", list(RESUME_CASES))
+@pytest.mark.parametrize("epoch", [1, 2])
+def test_resume_mid_epoch_is_bitwise(tmp_path, case, epoch):
+    cfg = _cfg(**RESUME_CASES[case])
+    straight = train(cfg, tmp_path / "straight", quiet=True)
+    steps_per_epoch = straight.summary["steps"] // cfg.epochs
+    stop_after = (epoch - 1) * steps_per_epoch + steps_per_epoch // 3 + 1
+    first = Trainer(cfg, tmp_path / "resumed", quiet=True).run(stop=StopAfter(stop_after))
+    assert first.interrupted and not (tmp_path / "resumed" / "model.pt").exists()
+    state, _, _ = checkpoint.load_latest(tmp_path / "resumed" / "checkpoints")
+    assert state["epoch"] == epoch - 1 and 0 < state["batch"] < steps_per_epoch
+    second = train(cfg, tmp_path / "resumed", resume=True, quiet=True)
+    assert not second.interrupted and second.summary["resumed_from"].endswith(".ckpt")
+    _assert_same_bits(tmp_path / "straight", tmp_path / "resumed")
+    if cfg.diagnostics:
+        a = json.loads((tmp_path / "straight" / "diagnostics.json").read_text())
+        b = json.loads((tmp_path / "resumed" / "diagnostics.json").read_text())
+        assert a == b
+    assert straight.summary["test_loss"] == second.summary["test_loss"]
+
+
+def test_corrupt_newest_checkpoint_falls_back_and_still_matches(tmp_path, capsys):
+    cfg = _cfg(epochs=3)
+    train(cfg, tmp_path / "straight", quiet=True)
+    Trainer(cfg, tmp_path / "run", quiet=True).run(stop=StopAfter(45 * 2 + 10))
+    ckpts = sorted((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+    assert len(ckpts) == 2  # end of epoch 2 and the interrupt inside epoch 3
+    newest = ckpts[-1]
+    newest.write_bytes(newest.read_bytes()[:-1000])  # truncated, as by a crash or a full disk
+    result = train(cfg, tmp_path / "run", resume=True, quiet=True)
+    assert len(result.warnings) == 1 and str(newest) in result.warnings[0]
+    assert "falling back to" in capsys.readouterr().err
+    assert result.summary["warnings"] == result.warnings
+    _assert_same_bits(tmp_path / "straight", tmp_path / "run")
+
+
+@pytest.mark.slow
+def test_sigint_mid_epoch_then_resume_is_bitwise(tmp_path):
+    """A real SIGINT to a real ``adamkit train`` process, mid-epoch; ``--resume`` finishes it."""
+    args = ["--recipe", "digits", "--epochs", "2", "--batch-size", "4", "--quiet"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    run = [sys.executable, "-m", "adamkit.cli", "train", *args]
+    straight = subprocess.run([*run, "--out", str(tmp_path / "straight")], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert straight.returncode == 0, straight.stderr
+    proc = subprocess.Popen([*run, "--out", str(tmp_path / "cut"), "--log-every", "1"], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if line.startswith("epoch 2 batch 30/"):  # 360 batches per epoch
+                proc.send_signal(signal.SIGINT)
+                break
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=60) == 130, rest
+    finally:
+        proc.kill()
+        proc.stderr.close()
+    assert "SIGINT: stopped at epoch 2" in rest and "--resume" in rest
+    ckpt = max((tmp_path / "cut" / "checkpoints").glob("*.ckpt"))
+    state = checkpoint.load(ckpt)
+    assert state["epoch"] == 1 and 30 <= state["batch"] < 360  # mid-epoch 2
+    resumed = subprocess.run([*run[:4], "--out", str(tmp_path / "cut"), "--resume", "--quiet"],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    _assert_same_bits(tmp_path / "straight", tmp_path / "cut")
+
+
+# -- every model learns -------------------------------------------------------------------------------
+def _loss_drop(cfg: TrainConfig, out: Path, dataset=None) -> tuple[float, float]:
+    trainer = Trainer(cfg, out, quiet=True, dataset=dataset)
+    ds = trainer.ds
+    before = tasks.evaluate(trainer.model, ds.task, ds.x_test, ds.y_test, 256)["loss"]
+    result = trainer.run()
+    return before, result.summary["test_loss"]
+
+
+@pytest.mark.parametrize("changes", [
+    dict(recipe="shapes", dataset="shapes", model="unet", lr=3e-3, batch_size=16, epochs=3,
+         schedule="constant", dataset_options={"image_size": 16, "train_size": 96, "test_size": 32}),
+    dict(recipe="sparse-text", dataset="sparse-text", model="text-bag", optimizer="sparse_adam",
+         lr=3e-2, batch_size=32, epochs=3, schedule="constant",
+         dataset_options={"vocab_size": 3000, "train_size": 400, "test_size": 100}),
+    dict(recipe="regression", dataset="regression", model="regression-mlp", lr=3e-3,
+         batch_size=32, epochs=5, schedule="constant",
+         dataset_options={"train_size": 300, "test_size": 100}),
+], ids=["unet", "sparse-text", "regression"])
+def test_generated_tasks_reduce_their_loss(tmp_path, changes):
+    before, after = _loss_drop(_cfg(**changes), tmp_path)
+    assert after < 0.7 * before, (before, after)
+
+
+def test_cifar_cnn_trains_on_cifar_batches(tmp_path):
+    write_cifar_like(tmp_path / "data", per_batch=40)
+    cfg = _cfg(recipe="cifar10", dataset="cifar10", model="cifar-cnn", data_dir=str(tmp_path / "data"),
+               lr=2e-3, batch_size=20, epochs=4, schedule="constant")
+    before, after = _loss_drop(cfg, tmp_path / "out")
+    assert after < 0.7 * before, (before, after)
+
+
+@pytest.mark.parametrize("model", ["mnist-cnn", "seed-cnn", "mlp"])
+def test_mnist_models_train_on_idx_files(tmp_path, model):
+    write_mnist_like(tmp_path / "data", n_train=200, n_test=50)
+    cfg = _cfg(recipe="mnist", dataset="mnist", model=model, data_dir=str(tmp_path / "data"),
+               lr=3e-3, batch_size=25, epochs=2, schedule="constant")
+    before, after = _loss_drop(cfg, tmp_path / "out")
+    assert after < 0.5 * before, (before, after)
+
+
+# -- diagnostics ------------------------------------------------------------------------------------
+def test_diagnostics_first_step_moves_each_coordinate_by_lr(tmp_path):
+    """Adam's first step: m_hat/sqrt(v_hat) = g/|g| = ±1, so the effective step is lr (eps aside)."""
+    cfg = _cfg(epochs=1, schedule="constant", lr=1e-3, diagnostics=True, diagnostics_every=10)
+    train(cfg, tmp_path, quiet=True)
+    diag = json.loads((tmp_path / "diagnostics.json").read_text())
+    first = diag["records"][0]
+    assert first["step"] == 1 and [r["step"] for r in diag["records"][1:3]] == [10, 20]
+    for name in ("0.weight", "2.weight", "7.weight"):
+        layer = first["layers"][name]
+        assert layer["effective_step"][2] == pytest.approx(1e-3, rel=1e-3)  # median
+        assert layer["effective_step"][4] <= 1e-3 * (1 + 1e-6)  # never more than lr
+        assert 0 <= layer["eps_share"] <= 1 and layer["update_ratio"] > 0
+    assert set(first["layers"]) == set(diag["layers"])
+    assert (tmp_path / "diagnostics.png").stat().st_size > 10_000
+
+
+def test_diagnostics_for_non_adam_optimizers_record_update_ratio(tmp_path):
+    cfg = _cfg(epochs=1, optimizer="sgd", lr=0.05, momentum=0.9, diagnostics=True)
+    train(cfg, tmp_path, quiet=True)
+    diag = json.loads((tmp_path / "diagnostics.json").read_text())
+    assert not diag["adam_internals"]
+    layer = diag["records"][-1]["layers"]["0.weight"]
+    assert layer["update_ratio"] > 0 and "effective_step" not in layer
+    assert (tmp_path / "diagnostics.png").is_file()
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("changes, message", [
+    (dict(epochs=0), "--epochs must be >= 1, got 0"),
+    (dict(batch_size=0), "--batch-size must be >= 1"),
+    (dict(threads=0), "--threads must be >= 1"),
+    (dict(optimizer="adamx"), "unknown optimizer 'adamx'; valid: adagrad, adam"),
+    (dict(momentum=0.9), "--momentum does not apply to optimizer adam; valid for: rmsprop, sgd"),
+    (dict(model="unet"), "model unet needs a segmentation data set"),
+    (dict(model="text-bag"), "model text-bag needs a text data set"),
+    (dict(model="seed-cnn"), "seed-cnn needs images of at least 16x16"),
+    (dict(model="resnet"), "unknown model 'resnet'; valid:"),
+    (dict(schedule="cosinus"), "unknown schedule 'cosinus'; valid:"),
+    (dict(schedule="step:x"), "is not a number"),
+    (dict(warmup_epochs=5), "covers the whole run"),
+    (dict(lr=-1.0), "lr"),
+    (dict(dataset="mnist", data_dir="/nonexistent"), "missing file"),
+])
+def test_bad_configs_are_one_line_errors(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message) as info:
+        train(_cfg(**changes), tmp_path, quiet=True)
+    assert "\n" not in str(info.value)
+
+
+def test_resume_errors(tmp_path):
+    with pytest.raises(UsageError, match="no checkpoint"):
+        train(_cfg(), tmp_path / "none", resume=True, quiet=True)
+    train(_cfg(epochs=1), tmp_path / "a", quiet=True)
+    with pytest.raises(UsageError, match="lr=0.5 differs from the checkpoint's 0.003"):
+        train(_cfg(epochs=1, lr=0.5), tmp_path / "a", resume=True, quiet=True)
+
+
+def test_cli_resume_takes_the_checkpoints_config_and_more_epochs(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    assert cli.main(["train", "--epochs", "1", "--lr", "0.002", "--out", out, "--quiet"]) == 0
+    assert cli.main(["train", "--out", out, "--resume", "--epochs", "2", "--quiet", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs"] == 2 and summary["config"]["lr"] == 0.002
+    assert cli.main(["train", "--out", out, "--resume", "--lr", "0.1"]) == 2
+    assert "differs from the checkpoint's 0.002" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--optimizer", "adamx"], "argument --optimizer: invalid choice: 'adamx'"),
+    (["train", "--recipe", "mnits"], "unknown recipe 'mnits'; valid:"),
+    (["train", "--momentum", "0.9", "--epochs", "1"], "--momentum does not apply to optimizer adam"),
+    (["train", "--epochs", "x"], "invalid int value: 'x'"),
+    (["compare", "--optimizers", "adam,nope", "--epochs", "1"], "unknown optimizer 'nope'"),
+    (["compare", "--optimizers", ","], "--optimizers is empty"),
+])
+def test_cli_bad_values_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_help_explains(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "seed-adaptive-lr" in text and "--resume" in text and "--diagnostics" in text
+
+
+def test_recipe_flags_override_and_optimizer_switch_drops_foreign_fields():
+    from types import SimpleNamespace
+
+    from adamkit.train.cli import CONFIG_FLAGS, resolve_config
+
+    args = SimpleNamespace(recipe="seed-cifar-cnn", **{k: None for k in CONFIG_FLAGS})
+    cfg, _ = resolve_config(args)
+    assert cfg.eps == 1e-7 and cfg.batch_size == 32
+    args.optimizer, args.lr = "sgd", 0.1
+    cfg, given = resolve_config(args)
+    assert cfg.optimizer == "sgd" and cfg.eps is None and cfg.lr == 0.1 and "eps" not in given
+
+
+def test_every_recipe_builds(tmp_path):
+    """Each named recipe resolves to a valid model/optimizer/schedule (file sets from test files)."""
+    write_mnist_like(tmp_path, n_train=20, n_test=10)
+    write_cifar_like(tmp_path, per_batch=4, test=4)
+    for name in recipes.RECIPES:
+        cfg = TrainConfig.from_dict({**recipes.get(name), "data_dir": str(tmp_path)})
+        opts = dict(cfg.dataset_options)
+        if cfg.dataset == "shapes":
+            opts.update(train_size=4, test_size=2)
+        if cfg.dataset == "sparse-text":
+            opts.update(vocab_size=1000, train_size=8, test_size=4)
+        cfg.dataset_options = opts
+        trainer = Trainer(cfg, tmp_path / name, quiet=True)
+        assert trainer.total_steps > 0, name
