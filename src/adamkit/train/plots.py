@@ -67,56 +67,73 @@ def _pick_layers(layers: list[str], limit: int = 8) -> list[str]:
     return (chosen + rest)[:limit]
 
 
+def _bands(ax, steps, records, layers, colors, key, labels) -> None:
+    """Median line and 25-75th percentile band of ``key`` per layer; the y range follows the
+    medians (dead units, whose moments decay towards 0, would otherwise stretch it to 1e-40)."""
+    medians, highs = [], []
+    for n in layers:
+        pts = [(s, r["layers"][n][key]) for s, r in zip(steps, records, strict=True)
+               if key in r["layers"].get(n, {})]
+        if not pts:
+            continue
+        xs = [s for s, _ in pts]
+        ax.fill_between(xs, [v[1] for _, v in pts], [v[3] for _, v in pts],
+                        color=colors[n], alpha=0.18, linewidth=0)
+        ax.plot(xs, [v[2] for _, v in pts], color=colors[n], label=labels[n])
+        medians += [v[2] for _, v in pts if v[2] > 0]
+        highs += [v[3] for _, v in pts]
+    if medians:
+        ax.set_ylim(min(medians) / 30, max(max(highs), max(medians)) * 3)
+    ax.set_yscale("log")
+
+
 def diagnostics(diag: dict, path: Path, title: str = "") -> Path:
-    """Per layer over steps: effective-step percentile bands, update/param ratio, eps share."""
+    """Per layer over steps: effective learning rate and effective step (percentile bands),
+    update/parameter RMS ratio, share of eps-dominated coordinates."""
     records = diag["records"]
     steps = [r["step"] for r in records]
     layers = _pick_layers(diag["layers"])
     colors = dict(zip(layers, _colors(len(layers)), strict=True))
+    shapes = diag.get("shapes", {})
+    labels = {n: f"{n} {'x'.join(map(str, shapes.get(n, [])))}" for n in layers}
     has_adam = diag["adam_internals"] and any(
         "effective_step" in r["layers"].get(n, {}) for r in records for n in layers)
-    n_panels = 3 if has_adam else 1
-    fig, axes = plt.subplots(n_panels, 1, figsize=(11, 3.6 * n_panels + 0.6), sharex=True,
+    n_panels = 4 if has_adam else 1
+    fig, axes = plt.subplots(n_panels, 1, figsize=(11, 3.3 * n_panels + 0.6), sharex=True,
                              constrained_layout=True, squeeze=False)
     axes = axes[:, 0]
-    q = diag["quantiles"]
-    lo, mid, hi = q.index(0.25), q.index(0.5), q.index(0.75)
     if has_adam:
-        ax = axes[0]
-        for n in layers:
-            pts = [(s, r["layers"][n]["effective_step"]) for s, r in zip(steps, records, strict=True)
-                   if "effective_step" in r["layers"].get(n, {})]
-            if not pts:
-                continue
-            xs = [s for s, _ in pts]
-            ax.fill_between(xs, [v[lo] for _, v in pts], [v[hi] for _, v in pts],
-                            color=colors[n], alpha=0.2, linewidth=0)
-            ax.plot(xs, [v[mid] for _, v in pts], color=colors[n], label=n)
-        ax.set(yscale="log", ylabel="|lr·m̂/(√v̂+ε)|",
-               title="effective step per coordinate: median (line) and 25-75th percentile (band)")
-        ax.legend(fontsize=7, ncol=2, loc="best")
-    ax = axes[1] if has_adam else axes[0]
+        _bands(axes[0], steps, records, layers, colors, "effective_lr", labels)
+        axes[0].set(ylabel="lr / (√v̂ + ε)",
+                    title="Adam's per-coordinate learning rate: median (line), 25-75th percentile "
+                          "(band)")
+        axes[0].legend(fontsize=7, ncol=2, loc="best")
+        _bands(axes[1], steps, records, layers, colors, "effective_step", labels)
+        axes[1].set(ylabel="|lr·m̂ / (√v̂ + ε)|",
+                    title="effective step per coordinate: median (line), 25-75th percentile (band)")
+    ax = axes[2] if has_adam else axes[0]
     for n in layers:
         pts = [(s, r["layers"][n]["update_ratio"]) for s, r in zip(steps, records, strict=True)
                if r["layers"].get(n, {}).get("update_ratio")]
         if pts:
-            ax.plot([s for s, _ in pts], [v for _, v in pts], color=colors[n], label=n)
+            ax.plot([s for s, _ in pts], [v for _, v in pts], color=colors[n], label=labels[n])
     ax.set(yscale="log", ylabel="RMS(Δp) / RMS(p)",
-           title="actual update size relative to the weights (all effects included)")
+           title="actual update relative to the weights (schedule, decay, clipping included)")
     if not has_adam:
         ax.legend(fontsize=7, ncol=2)
     if has_adam:
-        ax = axes[2]
+        ax = axes[3]
         for n in layers:
             pts = [(s, r["layers"][n]["eps_share"]) for s, r in zip(steps, records, strict=True)
                    if "eps_share" in r["layers"].get(n, {})]
             if pts:
-                ax.plot([s for s, _ in pts], [100 * v for _, v in pts], color=colors[n], label=n)
+                ax.plot([s for s, _ in pts], [100 * v for _, v in pts], color=colors[n],
+                        label=labels[n])
         ax.set(ylabel="% of coordinates", ylim=(-2, 102),
-               title="share of coordinates where ε dominates the denominator (Adam ≈ SGD there)")
+               title="share of coordinates where ε is most of the denominator (no adaptation there)")
     axes[-1].set_xlabel("optimizer step")
     fig.suptitle(title or "inside the optimizer")
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
