@@ -19,7 +19,8 @@ def test_race_and_loss_figures_are_labelled(name):
     fig = plots.plot_race(results)
     ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = fig.legends[0] if fig.legends else ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
     assert any(label.startswith("adam (lr=") for label in labels)
     # the window is shown whole, and the finite parts of every path lie inside the axes
     (x0, x1) = ax.get_xlim()

@@ -120,7 +120,7 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
     fn = results[0].function
     if fn.dim == 1:
         return plot_1d(results, out, c=c, title=title)
-    fig, ax = plt.subplots(figsize=(8, 6.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8, 7.2), layout="constrained")
     window = view_window(results, c)
     cs, bar_label = contour_background(ax, fn, window=window)
     colorbar(fig, ax, cs, bar_label)
@@ -143,7 +143,9 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
     ax.set_title(title or f"{_name(fn)}f = {fn.formula}\n{results[0].steps} steps from "
                  f"({start[0]:g}, {start[1]:g}); open circles mark where each path ended",
                  fontsize=11)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    # below the axes, so it can never hide a path
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncols=min(3, len(results) + 2), frameon=False)
     return _finish(fig, out)
 
 
