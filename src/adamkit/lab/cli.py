@@ -270,7 +270,13 @@ def race_command(args) -> int:
     report["files"] = sorted(str(Path(f).name) for f in [*files, "race.json"])
     report["seconds"] = round(time.perf_counter() - started, 3)
     (out / "race.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(_race_table(fn, results, args.tolerance, tuned_results))
+    print(_race_table(fn, results, args.tolerance, tuned_results, tuned_json))
+    if tuned_json is not None:
+        t = tuned_json[0]["budget"]
+        print(f"tuning: {t['configurations']} configurations per optimizer x {t['start_points']} "
+              f"start points x {t['noise_seeds']} noise draws, {t['steps']} steps; score = mean "
+              "log10(f - f*) over those runs (lower is better, '-' = some run diverged); the "
+              "race columns are from the race's own start")
     print(f"wrote {', '.join(report['files'])} to {out}/")
     if args.json:
         print(json.dumps(report, indent=2))
@@ -297,12 +303,12 @@ def _fmt(v, spec=".3g") -> str:
     return format(v, spec)
 
 
-def _race_table(fn, results, tolerance, tuned=None) -> str:
+def _race_table(fn, results, tolerance, tuned=None, tuned_json=None) -> str:
     gap_name = "f - f*" if fn.f_min is not None else "f"
     head = ["optimizer", "lr", f"final {gap_name}", "dist to min", f"steps to {tolerance:g}",
             "diverged"]
     if tuned:
-        head += ["tuned lr", f"tuned {gap_name}", "tuned dist"]
+        head += ["tuned lr", f"tuned {gap_name}", "tuned dist", "score default -> tuned"]
     rows = []
     for i, r in enumerate(results):
         s = r.summary(0, tolerance)
@@ -313,8 +319,10 @@ def _race_table(fn, results, tolerance, tuned=None) -> str:
         if tuned:
             t = tuned[i].summary(0, tolerance)
             tgap = None if t["final_loss"] is None else t["final_loss"] - (fn.f_min or 0.0)
+            j = tuned_json[i]
             row += [_fmt(t["hyperparameters"]["lr"]), _fmt(tgap, ".3e"),
-                    _fmt(t["distance_to_nearest_minimum"], ".3g")]
+                    _fmt(t["distance_to_nearest_minimum"], ".3g"),
+                    f"{_fmt(j['default_score'], '.2f')} -> {_fmt(j['tuned_score'], '.2f')}"]
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
