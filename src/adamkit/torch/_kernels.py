@@ -35,32 +35,88 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 BLOCK = 256  # 8-bit quantization block: must equal _precision.BLOCK
+SIGNED_SCALE = np.float32(1.0 / 127.0**2)
+UNSIGNED_SCALE = np.float32(1.0 / 255.0**4)
 
+
+# -- shared pieces (inlined into every loop) -----------------------------------------------------
+
+@njit(inline="always")
+def _moments(pi, gi, mi, vi, sign, has_l2, l2, decay, beta2, omb1, omb2):
+    """``(decayed param, new m, new v)`` for one coordinate, in the rule's order of operations."""
+    gi = gi * sign
+    if has_l2:
+        gi = gi + l2 * pi
+    mi = mi + omb1 * (gi - mi)
+    vi = vi * beta2 + (omb2 * gi) * gi
+    return pi * decay, mi, vi
+
+
+@njit(inline="always")
+def _denom_fast(sqrt_v, e_mid, s_out, e_out):
+    """``(sqrt(v) + e_mid) / s_out + e_out``: eps_mode "paper" and "hat" (c_in = 1, e_in = 0)."""
+    return (sqrt_v + e_mid) / s_out + e_out
+
+
+@njit(inline="always")
+def _denom_root(v, c_in, e_in):
+    """``sqrt(v / c_in + e_in)``: eps_mode "root"."""
+    return np.sqrt(v / c_in + e_in)
+
+
+@njit(inline="always")
+def _larger(w, v):
+    """``max(w, v)`` that propagates a NaN in ``v`` (as torch.maximum)."""
+    return v if (v > w or v != v) else w
+
+
+# -- float moments --------------------------------------------------------------------------------
 
 @njit(parallel=True, fastmath=False, cache=True)
 def adam_float(p, g, m, v, vmax, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
                c_in, e_in, e_mid, s_out, e_out, neg_step_size):
-    """Adam on float32/float64 arrays, in place: ``p``, ``m``, ``v`` (and ``vmax`` if amsgrad)."""
-    for i in prange(p.size):
-        pi = p[i]
-        gi = g[i] * sign
-        if has_l2:
-            gi = gi + l2 * pi
-        pi = pi * decay
-        mi = m[i]
-        mi = mi + omb1 * (gi - mi)
-        vi = v[i] * beta2 + (omb2 * gi) * gi
-        m[i] = mi
-        v[i] = vi
-        if amsgrad:
-            wi = vmax[i]
-            if vi > wi or vi != vi:
-                wi = vi
-            vmax[i] = wi
-            vi = wi
-        denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
-        p[i] = pi + (neg_step_size * mi) / denom
+    """Adam on float32/float64 arrays, in place: ``p``, ``m``, ``v`` (and ``vmax`` if amsgrad).
 
+    One loop per (amsgrad, eps_mode "root") combination: a branch inside a loop stops LLVM from
+    vectorizing it, so the choice is made once, outside.
+    """
+    root = c_in != 1 or e_in != 0
+    n = p.size
+    if not amsgrad and not root:
+        for i in prange(n):
+            pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
+                                  omb2)
+            m[i] = mi
+            v[i] = vi
+            p[i] = pi + (neg_step_size * mi) / _denom_fast(np.sqrt(vi), e_mid, s_out, e_out)
+    elif not amsgrad:
+        for i in prange(n):
+            pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
+                                  omb2)
+            m[i] = mi
+            v[i] = vi
+            p[i] = pi + (neg_step_size * mi) / _denom_root(vi, c_in, e_in)
+    elif not root:
+        for i in prange(n):
+            pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
+                                  omb2)
+            m[i] = mi
+            v[i] = vi
+            wi = _larger(vmax[i], vi)
+            vmax[i] = wi
+            p[i] = pi + (neg_step_size * mi) / _denom_fast(np.sqrt(wi), e_mid, s_out, e_out)
+    else:
+        for i in prange(n):
+            pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
+                                  omb2)
+            m[i] = mi
+            v[i] = vi
+            wi = _larger(vmax[i], vi)
+            vmax[i] = wi
+            p[i] = pi + (neg_step_size * mi) / _denom_root(wi, c_in, e_in)
+
+
+# -- bfloat16 moments ------------------------------------------------------------------------------
 
 @intrinsic
 def _f32_from_bits(typingctx, bits):
@@ -102,37 +158,36 @@ def _to_bf16(value):
 def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
               c_in, e_in, e_mid, s_out, e_out, neg_step_size):
     """Adam on float32 params with bfloat16 moments (uint16 bit patterns), in place."""
-    for i in prange(p.size):
-        pi = p[i]
-        gi = g[i] * sign
-        if has_l2:
-            gi = gi + l2 * pi
-        pi = pi * decay
-        mi = _from_bf16(m16[i])
-        mi = mi + omb1 * (gi - mi)
-        vi = _from_bf16(v16[i]) * beta2 + (omb2 * gi) * gi
-        m16[i] = _to_bf16(mi)
-        v16[i] = _to_bf16(vi)
-        if amsgrad:
-            wi = _from_bf16(w16[i])
-            if vi > wi or vi != vi:
-                wi = vi
+    root = c_in != 1 or e_in != 0
+    n = p.size
+    if not amsgrad and not root:
+        for i in prange(n):
+            pi, mi, vi = _moments(p[i], g[i], _from_bf16(m16[i]), _from_bf16(v16[i]), sign,
+                                  has_l2, l2, decay, beta2, omb1, omb2)
+            m16[i] = _to_bf16(mi)
+            v16[i] = _to_bf16(vi)
+            p[i] = pi + (neg_step_size * mi) / _denom_fast(np.sqrt(vi), e_mid, s_out, e_out)
+    elif not amsgrad:
+        for i in prange(n):
+            pi, mi, vi = _moments(p[i], g[i], _from_bf16(m16[i]), _from_bf16(v16[i]), sign,
+                                  has_l2, l2, decay, beta2, omb1, omb2)
+            m16[i] = _to_bf16(mi)
+            v16[i] = _to_bf16(vi)
+            p[i] = pi + (neg_step_size * mi) / _denom_root(vi, c_in, e_in)
+    else:
+        for i in prange(n):
+            pi, mi, vi = _moments(p[i], g[i], _from_bf16(m16[i]), _from_bf16(v16[i]), sign,
+                                  has_l2, l2, decay, beta2, omb1, omb2)
+            m16[i] = _to_bf16(mi)
+            v16[i] = _to_bf16(vi)
+            wi = _larger(_from_bf16(w16[i]), vi)
             w16[i] = _to_bf16(wi)
-            vi = wi
-        denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
-        p[i] = pi + (neg_step_size * mi) / denom
+            denom = (_denom_root(wi, c_in, e_in) if root
+                     else _denom_fast(np.sqrt(wi), e_mid, s_out, e_out))
+            p[i] = pi + (neg_step_size * mi) / denom
 
 
-@njit(inline="always")
-def _moments(pi, gi, mi, vi, sign, has_l2, l2, decay, beta2, omb1, omb2):
-    """``(decayed param, new m, new v)`` for one coordinate: the rule's order of operations."""
-    gi = gi * sign
-    if has_l2:
-        gi = gi + l2 * pi
-    mi = mi + omb1 * (gi - mi)
-    vi = vi * beta2 + (omb2 * gi) * gi
-    return pi * decay, mi, vi
-
+# -- blockwise 8-bit moments -----------------------------------------------------------------------
 
 @njit(inline="always")
 def _decode_signed(q, scale):
@@ -150,15 +205,31 @@ def _decode_unsigned(q, scale):
 
 
 @njit(inline="always")
-def _encode_signed(x, safe_absmax):
-    q = np.floor(np.sqrt(abs(x) / safe_absmax) * np.float32(127.0) + np.float32(0.5))
+def _encode_signed(x, inv_absmax):
+    """``sign(x)·round(127·sqrt(|x|·(1/absmax)))``."""
+    q = np.floor(np.sqrt(abs(x) * inv_absmax) * np.float32(127.0) + np.float32(0.5))
     return np.int8(-q) if x < 0 else np.int8(q)
 
 
 @njit(inline="always")
-def _encode_unsigned(x, safe_absmax):
-    return np.uint8(np.floor(np.sqrt(np.sqrt(x / safe_absmax)) * np.float32(255.0)
+def _encode_unsigned(sqrt_x, inv_sqrt_absmax):
+    """``round(255·sqrt(sqrt(x)·(1/sqrt(absmax))))`` from ``sqrt(x)`` (shared with Adam's
+    denominator, which needs it anyway)."""
+    return np.uint8(np.floor(np.sqrt(sqrt_x * inv_sqrt_absmax) * np.float32(255.0)
                              + np.float32(0.5)))
+
+
+@njit(inline="always")
+def _inverse(top_bits):
+    """``1/absmax`` from the absmax's bits (1 when the block is all zeros)."""
+    top = _f32_from_bits(top_bits)
+    return np.float32(1.0) / top if top > 0 else np.float32(1.0)
+
+
+@njit(inline="always")
+def _inverse_sqrt(top_bits):
+    top = _f32_from_bits(top_bits)
+    return np.float32(1.0) / np.sqrt(top) if top > 0 else np.float32(1.0)
 
 
 @njit(parallel=True, fastmath=False, cache=True)
@@ -172,17 +243,15 @@ def adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, sign, has
     L1 cache by then), updates the param and stores the codes. That keeps the kernel free of
     scratch buffers and its memory traffic at one read and one write per array.
     """
-    n_blocks = p.size // BLOCK
-    inv_signed = np.float32(1.0 / 16129.0)
-    inv_unsigned = np.float32(1.0 / 4228250625.0)
-    for b in prange(n_blocks):
+    root = c_in != 1 or e_in != 0
+    for b in prange(p.size // BLOCK):
         lo = b * BLOCK
         pb = p[lo:lo + BLOCK]
         gb = g[lo:lo + BLOCK]
         mb = mq[lo:lo + BLOCK]
         vb = vq[lo:lo + BLOCK]
-        m_scale = m_absmax[b] * inv_signed
-        v_scale = v_absmax[b] * inv_unsigned
+        m_scale = m_absmax[b] * SIGNED_SCALE
+        v_scale = v_absmax[b] * UNSIGNED_SCALE
         # Block maxima as integer maxima of the bit patterns of |x| (same order for non-negative
         # floats; a NaN's bits exceed inf's, so NaN propagates as in torch.amax). Integer max
         # vectorizes; a float max with NaN semantics does not.
@@ -194,50 +263,51 @@ def adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, sign, has
                                  beta2, omb1, omb2)
             m_top = max(m_top, _bits_from_f32(mi) & np.uint32(0x7FFFFFFF))
             v_top = max(v_top, _bits_from_f32(vi) & np.uint32(0x7FFFFFFF))
-        w_top = np.uint32(0)
-        w_scale = np.float32(0.0)
-        if amsgrad:
+        m_inv = _inverse(m_top)
+        v_inv = _inverse_sqrt(v_top)
+        m_absmax[b] = _f32_from_bits(m_top)
+        v_absmax[b] = _f32_from_bits(v_top)
+        if not amsgrad and not root:
+            for j in range(BLOCK):
+                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                      beta2, omb1, omb2)
+                sqrt_v = np.sqrt(vi)
+                mb[j] = _encode_signed(mi, m_inv)
+                vb[j] = _encode_unsigned(sqrt_v, v_inv)
+                pb[j] = pi + (neg_step_size * mi) / _denom_fast(sqrt_v, e_mid, s_out, e_out)
+        elif not amsgrad:
+            for j in range(BLOCK):
+                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                      beta2, omb1, omb2)
+                mb[j] = _encode_signed(mi, m_inv)
+                vb[j] = _encode_unsigned(np.sqrt(vi), v_inv)
+                pb[j] = pi + (neg_step_size * mi) / _denom_root(vi, c_in, e_in)
+        else:
             wb = wq[lo:lo + BLOCK]
-            w_scale = w_absmax[b] * inv_unsigned
+            w_scale = w_absmax[b] * UNSIGNED_SCALE
+            w_top = np.uint32(0)
             for j in range(BLOCK):
                 _, _, vi = _moments(pb[j], gb[j], np.float32(0.0),
                                     _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
                                     beta2, omb1, omb2)
-                w_top = max(w_top, _bits_from_f32(_decode_unsigned(wb[j], w_scale)),
-                            _bits_from_f32(vi) & np.uint32(0x7FFFFFFF))
-        m_new = _f32_from_bits(m_top)
-        v_new = _f32_from_bits(v_top)
-        w_new = _f32_from_bits(w_top)
-        m_safe = m_new if m_new > 0 else np.float32(1.0)
-        v_safe = v_new if v_new > 0 else np.float32(1.0)
-        w_safe = w_new if w_new > 0 else np.float32(1.0)
-        if amsgrad:  # two copies of the loop: a branch inside it would stop vectorization
-            wb = wq[lo:lo + BLOCK]
+                wi = _larger(_decode_unsigned(wb[j], w_scale), vi)
+                w_top = max(w_top, _bits_from_f32(wi) & np.uint32(0x7FFFFFFF))
+            w_inv = _inverse_sqrt(w_top)
+            w_absmax[b] = _f32_from_bits(w_top)
             for j in range(BLOCK):
                 pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
                                       _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
                                       beta2, omb1, omb2)
-                mb[j] = _encode_signed(mi, m_safe)
-                vb[j] = _encode_unsigned(vi, v_safe)
-                wi = _decode_unsigned(wb[j], w_scale)
-                if vi > wi or vi != vi:
-                    wi = vi
-                wb[j] = _encode_unsigned(wi, w_safe)
-                denom = (np.sqrt(wi / c_in + e_in) + e_mid) / s_out + e_out
+                wi = _larger(_decode_unsigned(wb[j], w_scale), vi)
+                sqrt_w = np.sqrt(wi)
+                mb[j] = _encode_signed(mi, m_inv)
+                vb[j] = _encode_unsigned(np.sqrt(vi), v_inv)
+                wb[j] = _encode_unsigned(sqrt_w, w_inv)
+                denom = (_denom_root(wi, c_in, e_in) if root
+                         else _denom_fast(sqrt_w, e_mid, s_out, e_out))
                 pb[j] = pi + (neg_step_size * mi) / denom
-        else:
-            for j in range(BLOCK):
-                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
-                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
-                                      beta2, omb1, omb2)
-                mb[j] = _encode_signed(mi, m_safe)
-                vb[j] = _encode_unsigned(vi, v_safe)
-                denom = (np.sqrt(vi / c_in + e_in) + e_mid) / s_out + e_out
-                pb[j] = pi + (neg_step_size * mi) / denom
-        m_absmax[b] = m_new
-        v_absmax[b] = v_new
-        if amsgrad:
-            w_absmax[b] = w_new
 
 
 def run_adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, constants) -> None:

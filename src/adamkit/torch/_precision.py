@@ -20,13 +20,17 @@ encoded (as bitsandbytes does), so quantization error only enters through the st
     quantity in Adam's denominator), so ``m / sqrt(v)`` keeps the same relative precision in both
     and covers ~10 decades of v per block. Encoding rounds in the code's own domain::
 
-        q = round(127 · sqrt(|x| / absmax)) · sign(x),   q = round(255 · sqrt(sqrt(x / absmax)))
+        q = round(127 · sqrt(|x| · (1/absmax))) · sign(x),
+        q = round(255 · sqrt(sqrt(x) · (1/sqrt(absmax))))
 
-    (``round`` is ``floor(· + 0.5)``). Bytes per parameter: 2 + 2·4/256 = 2.03 for Adam, 3.05 with
-    AMSGrad (``max_exp_avg_sq`` uses the second-moment code; bitsandbytes and DeepSpeed refuse
-    AMSGrad). Tensors with fewer than ``MIN_8BIT_NUMEL = 4096`` elements keep float32 states, as
-    bitsandbytes does (``min_8bit_size=4096``): their states are a negligible share of memory and the
-    per-block scale would cost more than it saves.
+    (``round`` is ``floor(· + 0.5)``; the second form shares ``sqrt(x)`` with Adam's denominator,
+    and multiplying by a per-block reciprocal spares a division per value).
+
+    Bytes per parameter: 2 + 2·4/256 = 2.03 for Adam, 3.05 with AMSGrad (``max_exp_avg_sq``
+    uses the second-moment code; bitsandbytes and DeepSpeed refuse AMSGrad). Tensors with fewer
+    than ``MIN_8BIT_NUMEL = 4096`` elements keep float32 states, as bitsandbytes does
+    (``min_8bit_size=4096``): their states are a negligible share of memory and the per-block
+    scale would cost more than it saves.
 
 In a state_dict an 8-bit moment ``exp_avg`` is stored as its codes (``exp_avg``, flat, padded to a
 whole number of blocks) and ``exp_avg_absmax``; a bf16 moment is a bfloat16 tensor of the param's
@@ -83,16 +87,26 @@ def _blocks(x: torch.Tensor) -> torch.Tensor:
 
 
 def encode_8bit(x: torch.Tensor, signed: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(codes, absmax)``: codes flat and padded to whole blocks, one float32 absmax per block."""
+    """``(codes, absmax)``: codes flat and padded to whole blocks, one float32 absmax per block.
+
+    In float32, in this order (the kernels do the same)::
+
+        signed:   q = floor(sqrt(|x| · (1/absmax)) · 127 + 0.5) · sign(x)
+        unsigned: q = floor(sqrt(sqrt(x) · (1/sqrt(absmax))) · 255 + 0.5)
+
+    (``1/absmax`` is 1 for an all-zero block.)
+    """
     blocks = _blocks(x)
     absmax = blocks.abs().amax(dim=1)
-    safe = torch.where(absmax > 0, absmax, torch.ones_like(absmax))
-    scaled = blocks.abs() / safe[:, None]
+    positive = absmax > 0
     if signed:
-        q = torch.floor(torch.sqrt(scaled) * 127.0 + 0.5)
+        inv = torch.where(positive, 1.0 / absmax, torch.ones_like(absmax))
+        q = torch.floor(torch.sqrt(blocks.abs() * inv[:, None]) * 127.0 + 0.5)
         codes = (torch.sign(blocks) * q).to(torch.int8)
     else:
-        codes = torch.floor(torch.sqrt(torch.sqrt(scaled)) * 255.0 + 0.5).to(torch.uint8)
+        inv = torch.where(positive, 1.0 / torch.sqrt(absmax), torch.ones_like(absmax))
+        q = torch.floor(torch.sqrt(torch.sqrt(blocks) * inv[:, None]) * 255.0 + 0.5)
+        codes = q.to(torch.uint8)
     return codes.reshape(-1), absmax
 
 
