@@ -180,7 +180,8 @@ def run(
     values (all arrays must have the same length C). ``noise``: σ of Gaussian noise added to every
     gradient (seeded by ``seed``). ``internals=True`` records the optimizer's per-step internals:
     for Adam/AdamW/AMSGrad ``m_hat``, ``v_hat``, ``effective_lr`` = lr/(sqrt(v_hat)+eps) and
-    ``update`` = effective_lr*m_hat; for the others their state arrays (momentum_buffer, ...).
+    ``update`` = effective_lr*m_hat; for the others their state arrays (momentum_buffer,
+    exp_avg, exp_inf, mu_product, ...), each as (C, steps, dim).
     """
     fn = get_function(function)
     rule_name, fixed, family = optimizer_spec(optimizer)
@@ -213,7 +214,7 @@ def run(
             params = opt.update(params, grads)
             path[t + 1] = params
             if recorded is not None:
-                _record(recorded, opt, t, steps)
+                _record(recorded, opt, t, steps, params.shape)
         loss, diverged_step = _losses_and_divergence(fn, path, escape)
     diverged = diverged_step >= 0
     hp_out = {k: _squeeze(v) for k, v in opt.hp.items() if k != "lr_factor"}
@@ -227,7 +228,7 @@ def run(
     )
 
 
-def _record(recorded: dict, opt, t: int, steps: int) -> None:
+def _record(recorded: dict, opt, t: int, steps: int, shape: tuple) -> None:
     if opt.rule.name in rules.ADAM_FAMILY:
         values = opt.internals()
         values = {k: values[k] for k in ("m_hat", "v_hat", "effective_lr", "update")}
@@ -235,8 +236,9 @@ def _record(recorded: dict, opt, t: int, steps: int) -> None:
         values = next(iter(opt.state.values()), {})
     for k, v in values.items():
         if k not in recorded:
-            recorded[k] = np.full((steps,) + np.shape(v), np.nan)
-        recorded[k][t] = v
+            recorded[k] = np.full((steps, *shape), np.nan)
+        # per-configuration scalars (NAdam's mu_product, shape (C, 1)) spread over the coordinates
+        recorded[k][t] = np.broadcast_to(v, shape)
 
 
 def _losses_and_divergence(fn: TestFunction, path: np.ndarray, escape: float):
