@@ -150,7 +150,6 @@ class FlatEngine:
             self.paths[id(group)] = reason
             return False
         hp = self.optimizer.hyperparameters(group)
-        hp["lr"] = float(hp["lr"])
         for bucket in plan[2]:
             self._step_bucket(bucket, hp)
         self.paths[id(group)] = "engine"

@@ -353,7 +353,8 @@ def adam_constants(hp: dict, step: int, dtype) -> tuple:
     """
     cast = np.dtype(dtype).type
     beta1, beta2 = (float(b) for b in hp["betas"])
-    lr = float(hp["lr"])
+    lr_given = hp["lr"]
+    lr = float(lr_given)
     wd = float(hp.get("weight_decay", 0.0))
     mode = hp.get("weight_decay_mode", "l2")
     has_l2 = wd != 0.0 and mode == "l2"
@@ -366,5 +367,7 @@ def adam_constants(hp: dict, step: int, dtype) -> tuple:
     bc2 = 1.0 - beta2**step
     denom = denominator_constants(hp.get("eps_mode", "paper"), float(hp["eps"]), bc2)
     sign = -1.0 if hp.get("maximize") else 1.0
+    # a tensor lr (torch allows one) divides in its own dtype, as torch.optim and the rule do
+    step_size = float(lr_given / bc1) if hasattr(lr_given, "item") else lr / bc1
     return (cast(sign), has_l2, cast(wd), cast(decay), cast(beta2), cast(1.0 - beta1),
-            cast(1.0 - beta2), *(cast(c) for c in denom), cast(-(lr / bc1)))
+            cast(1.0 - beta2), *(cast(c) for c in denom), cast(-step_size))
