@@ -75,6 +75,30 @@ def unsupported_reason(optimizer: Any, group: dict) -> str | None:
 
 
 @dataclass
+class _DirectIndex:
+    """Where the direct params' moments are, and the parallel work items over them."""
+
+    offsets: np.ndarray  # per direct param: element offset in the moment buffers
+    sizes: np.ndarray  # per direct param: numel
+    chunk_tensor: np.ndarray  # per work item: which direct param
+    chunk_lo: np.ndarray  # per work item: first element (a multiple of K.CHUNK)
+    chunk_hi: np.ndarray
+    total: int
+
+    @classmethod
+    def build(cls, offsets: list, sizes: list) -> _DirectIndex:
+        tensor, lo, hi = [], [], []
+        for t, n in enumerate(sizes):
+            for start in range(0, n, K.CHUNK):
+                tensor.append(t)
+                lo.append(start)
+                hi.append(min(start + K.CHUNK, n))
+        as_index = lambda xs: np.array(xs, dtype=np.intp)  # noqa: E731
+        return cls(as_index(offsets), as_index(sizes), as_index(tensor), as_index(lo),
+                   as_index(hi), int(sum(sizes)))
+
+
+@dataclass
 class _Bucket:
     """The params of one group with one dtype and one stored precision, and their flat state."""
 
@@ -96,6 +120,7 @@ class _Bucket:
     np_moments: dict = field(default_factory=dict)
     np_absmax: dict = field(default_factory=dict)
     initialized: np.ndarray | None = None  # bool per param: state[p] filled in
+    direct: _DirectIndex | None = None
 
     @property
     def keys(self) -> tuple:
@@ -174,15 +199,7 @@ class FlatEngine:
         if all_active and not bucket.initialized.all():
             for i in np.flatnonzero(~bucket.initialized):
                 self._init_state(bucket, int(i))
-        if all_active and steps.min() == steps.max() and self._grads_ok(bucket, grads):
-            step = int(steps[0]) + 1
-            constants = K.adam_constants(hp, step, _np_dtype(bucket.dtype))
-            if bucket.n_packed:
-                torch._foreach_copy_(bucket.g_views, grads[:bucket.n_packed])
-                self._kernel(bucket, _np(bucket.flat_p), _np(bucket.flat_g), 0,
-                             bucket.packed_end, constants)
-            for i in range(bucket.n_packed, len(params)):
-                self._kernel_one(bucket, i, grads[i], constants)
+        if all_active and steps.min() == steps.max() and self._fast_step(bucket, grads, hp):
             bucket.steps += 1
             return
         # Some params without a gradient, or step counts that differ: one param at a time.
@@ -195,11 +212,46 @@ class FlatEngine:
             self._kernel_one(bucket, i, g, K.adam_constants(hp, step, _np_dtype(bucket.dtype)))
             bucket.steps[i] += 1
 
+    def _fast_step(self, bucket: _Bucket, grads: list, hp: dict) -> bool:
+        """Every param at once: packed ones by one kernel call over the flat buffers (gradients
+        gathered), the others by one call that reads each gradient where it is. False, with
+        nothing touched, when a gradient or param is not laid out for that."""
+        direct_p = bucket.params[bucket.n_packed:]
+        direct_g = grads[bucket.n_packed:]
+        if direct_p:
+            if not all(p.is_contiguous() for p in direct_p) or any(
+                    g.is_sparse or not g.is_contiguous() for g in direct_g):
+                return False
+            p_addr = np.array([p.data_ptr() for p in direct_p], dtype=np.intp)
+            g_addr = np.array([g.data_ptr() for g in direct_g], dtype=np.intp)
+        packed_g = grads[:bucket.n_packed]
+        if any(g.is_sparse for g in packed_g):
+            return False
+        step = int(bucket.steps[0]) + 1
+        constants = K.adam_constants(hp, step, _np_dtype(bucket.dtype))
+        if bucket.n_packed:
+            torch._foreach_copy_(bucket.g_views, packed_g)
+            self._kernel(bucket, _np(bucket.flat_p), _np(bucket.flat_g), 0, bucket.packed_end,
+                         constants)
+        if direct_p:
+            self._kernel_tensors(bucket, p_addr, g_addr, constants)
+        return True
+
     @staticmethod
-    def _grads_ok(bucket: _Bucket, grads: list) -> bool:
-        """Direct params' grads must be dense CPU tensors of the param's dtype (packed: copied)."""
-        return not any(g.is_sparse or g.device.type != "cpu" or g.dtype != bucket.dtype
-                       for g in grads)
+    def _kernel_tensors(bucket: _Bucket, p_addr: np.ndarray, g_addr: np.ndarray,
+                        constants: tuple) -> None:
+        """One call for every direct param (``p_addr``, ``g_addr``: their data addresses)."""
+        d = bucket.direct
+        numba.set_num_threads(1 if d.total < PARALLEL_MIN else numba.config.NUMBA_NUM_THREADS)
+        index = (p_addr, g_addr, d.offsets, d.sizes, d.chunk_tensor, d.chunk_lo, d.chunk_hi)
+        like = np.zeros(1, _np_dtype(bucket.dtype))
+        arrays = bucket.state_arrays(0, bucket.moments["exp_avg"].numel())
+        if bucket.precision == "8bit":
+            K.adam_8bit_tensors(*index, *arrays, like, bucket.amsgrad, *constants)
+        elif bucket.precision == "bf16":
+            K.adam_bf16_tensors(*index, *arrays, like, bucket.amsgrad, *constants)
+        else:
+            K.adam_float_tensors(*index, *arrays, bucket.amsgrad, *constants)
 
     def _kernel_one(self, bucket: _Bucket, i: int, grad: torch.Tensor, constants: tuple) -> None:
         p = bucket.params[i]
@@ -304,6 +356,8 @@ class FlatEngine:
             if opt.state.get(p):
                 self._adopt_state(b, i)
         b.p_ptrs = [p.data_ptr() for p in b.params[:b.n_packed]]
+        b.direct = _DirectIndex.build(b.offsets[b.n_packed:],
+                                      [p.numel() for p in b.params[b.n_packed:]])
 
     def _adopt_state(self, b: _Bucket, i: int) -> None:
         """Move param i's existing state (any stored format) into the buffers, then view it."""

@@ -31,10 +31,11 @@ cached on disk (``cache=True``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
+from numba import carray, njit, prange, types
 from numba.extending import intrinsic
 
 BLOCK = 256  # 8-bit quantization block: must equal _precision.BLOCK
+CHUNK = 1 << 14  # elements per parallel work item (a multiple of BLOCK)
 SIGNED_SCALE = np.float32(1.0 / 127.0**2)
 UNSIGNED_SCALE = np.float32(1.0 / 255.0**4)
 
@@ -72,48 +73,95 @@ def _larger(w, v):
 
 # -- float moments --------------------------------------------------------------------------------
 
-@njit(parallel=True, fastmath=False, cache=True)
-def adam_float(p, g, m, v, vmax, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
-               c_in, e_in, e_mid, s_out, e_out, neg_step_size):
-    """Adam on float32/float64 arrays, in place: ``p``, ``m``, ``v`` (and ``vmax`` if amsgrad).
-
-    One loop per (amsgrad, eps_mode "root") combination: a branch inside a loop stops LLVM from
-    vectorizing it, so the choice is made once, outside.
-    """
-    root = c_in != 1 or e_in != 0
+@njit(inline="always")
+def _float_range(p, g, m, v, w, amsgrad, root, sign, has_l2, l2, decay, beta2, omb1, omb2,
+                 c_in, e_in, e_mid, s_out, e_out, neg_step_size):
+    """Adam over whole (equal-length) arrays, in place. One loop per (amsgrad, eps_mode "root")
+    combination: a branch inside a loop stops LLVM from vectorizing it."""
     n = p.size
     if not amsgrad and not root:
-        for i in prange(n):
+        for i in range(n):
             pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
                                   omb2)
             m[i] = mi
             v[i] = vi
             p[i] = pi + (neg_step_size * mi) / _denom_fast(np.sqrt(vi), e_mid, s_out, e_out)
     elif not amsgrad:
-        for i in prange(n):
+        for i in range(n):
             pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
                                   omb2)
             m[i] = mi
             v[i] = vi
             p[i] = pi + (neg_step_size * mi) / _denom_root(vi, c_in, e_in)
     elif not root:
-        for i in prange(n):
+        for i in range(n):
             pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
                                   omb2)
             m[i] = mi
             v[i] = vi
-            wi = _larger(vmax[i], vi)
-            vmax[i] = wi
+            wi = _larger(w[i], vi)
+            w[i] = wi
             p[i] = pi + (neg_step_size * mi) / _denom_fast(np.sqrt(wi), e_mid, s_out, e_out)
     else:
-        for i in prange(n):
+        for i in range(n):
             pi, mi, vi = _moments(p[i], g[i], m[i], v[i], sign, has_l2, l2, decay, beta2, omb1,
                                   omb2)
             m[i] = mi
             v[i] = vi
-            wi = _larger(vmax[i], vi)
-            vmax[i] = wi
+            wi = _larger(w[i], vi)
+            w[i] = wi
             p[i] = pi + (neg_step_size * mi) / _denom_root(wi, c_in, e_in)
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_float(p, g, m, v, vmax, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
+               c_in, e_in, e_mid, s_out, e_out, neg_step_size):
+    """Adam on float32/float64 arrays, in place: ``p``, ``m``, ``v`` (and ``vmax`` if amsgrad)."""
+    root = c_in != 1 or e_in != 0
+    n = p.size
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        _float_range(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi] if amsgrad else vmax,
+                     amsgrad, root, sign, has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in,
+                     e_mid, s_out, e_out, neg_step_size)
+
+
+@intrinsic
+def _pointer(typingctx, address, like):
+    """The address (an integer) as a pointer to ``like``'s dtype (LLVM inttoptr)."""
+    ptr_type = types.CPointer(like.dtype)
+    sig = ptr_type(types.intp, like)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(ptr_type))
+
+    return sig, codegen
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_float_tensors(p_addr, g_addr, t_offset, t_size, c_tensor, c_lo, c_hi, m, v, vmax,
+                       amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid,
+                       s_out, e_out, neg_step_size):
+    """:func:`adam_float` over many tensors in one call, each read and written where it lives.
+
+    Tensor ``t`` has ``t_size[t]`` elements at addresses ``p_addr[t]`` (param) and ``g_addr[t]``
+    (gradient, contiguous, the param's dtype) and its moments at ``m[t_offset[t]:]``. Work item
+    ``c`` is elements ``[c_lo[c], c_hi[c])`` of tensor ``c_tensor[c]``: both threads share the
+    work of all tensors, and no gradient is copied. The caller keeps the tensors alive.
+    """
+    root = c_in != 1 or e_in != 0
+    for c in prange(c_tensor.size):
+        t = c_tensor[c]
+        lo = c_lo[c]
+        hi = c_hi[c]
+        base = t_offset[t]
+        p = carray(_pointer(p_addr[t], m), t_size[t])
+        g = carray(_pointer(g_addr[t], m), t_size[t])
+        _float_range(p[lo:hi], g[lo:hi], m[base + lo:base + hi], v[base + lo:base + hi],
+                     vmax[base + lo:base + hi] if amsgrad else vmax, amsgrad, root, sign, has_l2,
+                     l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out,
+                     neg_step_size)
 
 
 # -- bfloat16 moments ------------------------------------------------------------------------------
@@ -154,28 +202,27 @@ def _to_bf16(value):
     return rounded if value == value else np.uint16(0x7FC0)
 
 
-@njit(parallel=True, fastmath=False, cache=True)
-def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
-              c_in, e_in, e_mid, s_out, e_out, neg_step_size):
-    """Adam on float32 params with bfloat16 moments (uint16 bit patterns), in place."""
-    root = c_in != 1 or e_in != 0
+@njit(inline="always")
+def _bf16_range(p, g, m16, v16, w16, amsgrad, root, sign, has_l2, l2, decay, beta2, omb1, omb2,
+                c_in, e_in, e_mid, s_out, e_out, neg_step_size):
+    """Adam over whole arrays with bfloat16 moments (uint16 bit patterns), in place."""
     n = p.size
     if not amsgrad and not root:
-        for i in prange(n):
+        for i in range(n):
             pi, mi, vi = _moments(p[i], g[i], _from_bf16(m16[i]), _from_bf16(v16[i]), sign,
                                   has_l2, l2, decay, beta2, omb1, omb2)
             m16[i] = _to_bf16(mi)
             v16[i] = _to_bf16(vi)
             p[i] = pi + (neg_step_size * mi) / _denom_fast(np.sqrt(vi), e_mid, s_out, e_out)
     elif not amsgrad:
-        for i in prange(n):
+        for i in range(n):
             pi, mi, vi = _moments(p[i], g[i], _from_bf16(m16[i]), _from_bf16(v16[i]), sign,
                                   has_l2, l2, decay, beta2, omb1, omb2)
             m16[i] = _to_bf16(mi)
             v16[i] = _to_bf16(vi)
             p[i] = pi + (neg_step_size * mi) / _denom_root(vi, c_in, e_in)
     else:
-        for i in prange(n):
+        for i in range(n):
             pi, mi, vi = _moments(p[i], g[i], _from_bf16(m16[i]), _from_bf16(v16[i]), sign,
                                   has_l2, l2, decay, beta2, omb1, omb2)
             m16[i] = _to_bf16(mi)
@@ -185,6 +232,40 @@ def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1
             denom = (_denom_root(wi, c_in, e_in) if root
                      else _denom_fast(np.sqrt(wi), e_mid, s_out, e_out))
             p[i] = pi + (neg_step_size * mi) / denom
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_bf16(p, g, m16, v16, w16, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2,
+              c_in, e_in, e_mid, s_out, e_out, neg_step_size):
+    """Adam on float32 params with bfloat16 moments (uint16 bit patterns), in place."""
+    root = c_in != 1 or e_in != 0
+    n = p.size
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        _bf16_range(p[lo:hi], g[lo:hi], m16[lo:hi], v16[lo:hi], w16[lo:hi] if amsgrad else w16,
+                    amsgrad, root, sign, has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid,
+                    s_out, e_out, neg_step_size)
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_bf16_tensors(p_addr, g_addr, t_offset, t_size, c_tensor, c_lo, c_hi, m16, v16, w16,
+                      like, amsgrad, sign, has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in,
+                      e_mid, s_out, e_out, neg_step_size):
+    """:func:`adam_bf16` over many tensors in one call (see :func:`adam_float_tensors`);
+    ``like`` is any float32 array (it types the param and gradient pointers)."""
+    root = c_in != 1 or e_in != 0
+    for c in prange(c_tensor.size):
+        t = c_tensor[c]
+        lo = c_lo[c]
+        hi = c_hi[c]
+        base = t_offset[t]
+        p = carray(_pointer(p_addr[t], like), t_size[t])
+        g = carray(_pointer(g_addr[t], like), t_size[t])
+        _bf16_range(p[lo:hi], g[lo:hi], m16[base + lo:base + hi], v16[base + lo:base + hi],
+                    w16[base + lo:base + hi] if amsgrad else w16, amsgrad, root, sign, has_l2,
+                    l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out,
+                    neg_step_size)
 
 
 # -- blockwise 8-bit moments -----------------------------------------------------------------------
@@ -232,106 +313,150 @@ def _inverse_sqrt(top_bits):
     return np.float32(1.0) / np.sqrt(top) if top > 0 else np.float32(1.0)
 
 
+@njit(inline="always")
+def _block_8bit(pb, gb, mb, vb, wb, m_absmax, v_absmax, w_absmax, b, amsgrad, root, sign,
+                has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out,
+                neg_step_size):
+    """One block (``BLOCK`` values) of Adam with 8-bit moments, in place; ``b`` indexes absmax.
+
+    The block is visited twice: the first pass computes the new moments only to find their
+    absmax, the second recomputes them (identical operations, so identical values; the block is in
+    L1 cache by then), updates the param and stores the codes. That keeps the kernel free of
+    scratch buffers and its memory traffic at one read and one write per array.
+    """
+    m_scale = m_absmax[b] * SIGNED_SCALE
+    v_scale = v_absmax[b] * UNSIGNED_SCALE
+    # Block maxima as integer maxima of the bit patterns of |x| (same order for non-negative
+    # floats; a NaN's bits exceed inf's, so NaN propagates as in torch.amax). Integer max
+    # vectorizes; a float max with NaN semantics does not.
+    m_top = np.uint32(0)
+    v_top = np.uint32(0)
+    for j in range(BLOCK):
+        _, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                             _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                             beta2, omb1, omb2)
+        m_top = max(m_top, _bits_from_f32(mi) & np.uint32(0x7FFFFFFF))
+        v_top = max(v_top, _bits_from_f32(vi) & np.uint32(0x7FFFFFFF))
+    m_inv = _inverse(m_top)
+    v_inv = _inverse_sqrt(v_top)
+    m_absmax[b] = _f32_from_bits(m_top)
+    v_absmax[b] = _f32_from_bits(v_top)
+    if not amsgrad and not root:
+        for j in range(BLOCK):
+            pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                  _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                  beta2, omb1, omb2)
+            sqrt_v = np.sqrt(vi)
+            mb[j] = _encode_signed(mi, m_inv)
+            vb[j] = _encode_unsigned(sqrt_v, v_inv)
+            pb[j] = pi + (neg_step_size * mi) / _denom_fast(sqrt_v, e_mid, s_out, e_out)
+    elif not amsgrad:
+        for j in range(BLOCK):
+            pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                  _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                  beta2, omb1, omb2)
+            mb[j] = _encode_signed(mi, m_inv)
+            vb[j] = _encode_unsigned(np.sqrt(vi), v_inv)
+            pb[j] = pi + (neg_step_size * mi) / _denom_root(vi, c_in, e_in)
+    else:
+        w_scale = w_absmax[b] * UNSIGNED_SCALE
+        w_top = np.uint32(0)
+        for j in range(BLOCK):
+            _, _, vi = _moments(pb[j], gb[j], np.float32(0.0),
+                                _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                beta2, omb1, omb2)
+            wi = _larger(_decode_unsigned(wb[j], w_scale), vi)
+            w_top = max(w_top, _bits_from_f32(wi) & np.uint32(0x7FFFFFFF))
+        w_inv = _inverse_sqrt(w_top)
+        w_absmax[b] = _f32_from_bits(w_top)
+        for j in range(BLOCK):
+            pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
+                                  _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
+                                  beta2, omb1, omb2)
+            wi = _larger(_decode_unsigned(wb[j], w_scale), vi)
+            sqrt_w = np.sqrt(wi)
+            mb[j] = _encode_signed(mi, m_inv)
+            vb[j] = _encode_unsigned(np.sqrt(vi), v_inv)
+            wb[j] = _encode_unsigned(sqrt_w, w_inv)
+            denom = (_denom_root(wi, c_in, e_in) if root
+                     else _denom_fast(sqrt_w, e_mid, s_out, e_out))
+            pb[j] = pi + (neg_step_size * mi) / denom
+
+
+@njit(inline="always")
+def _range_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, first_block, amsgrad, root,
+                sign, has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out,
+                neg_step_size):
+    """Blocks of ``p``/``g`` (any length; codes ``mq``... from the same start, whole blocks),
+    absmax entries from ``first_block``. A partial last block goes through padded copies."""
+    n = p.size
+    whole = n // BLOCK
+    for k in range(whole + (1 if n % BLOCK else 0)):
+        lo = k * BLOCK
+        wb = wq[lo:lo + BLOCK] if amsgrad else wq
+        if k < whole:
+            _block_8bit(p[lo:lo + BLOCK], g[lo:lo + BLOCK], mq[lo:lo + BLOCK], vq[lo:lo + BLOCK],
+                        wb, m_absmax, v_absmax, w_absmax, first_block + k, amsgrad, root, sign,
+                        has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out,
+                        neg_step_size)
+        else:  # the tail: zeros in the padding stay zeros (zero gradient, zero moments)
+            pt = np.zeros(BLOCK, p.dtype)
+            gt = np.zeros(BLOCK, g.dtype)
+            pt[:n - lo] = p[lo:]
+            gt[:n - lo] = g[lo:]
+            _block_8bit(pt, gt, mq[lo:lo + BLOCK], vq[lo:lo + BLOCK], wb, m_absmax, v_absmax,
+                        w_absmax, first_block + k, amsgrad, root, sign, has_l2, l2, decay, beta2,
+                        omb1, omb2, c_in, e_in, e_mid, s_out, e_out, neg_step_size)
+            p[lo:] = pt[:n - lo]
+
+
 @njit(parallel=True, fastmath=False, cache=True)
 def adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, sign, has_l2, l2, decay,
               beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out, neg_step_size):
     """Adam on float32 params with blockwise 8-bit moments, in place (codes and absmax rewritten).
 
-    ``p.size`` must be a whole number of blocks (:func:`run_adam_8bit` handles a partial tail).
-    Each block is visited twice: the first pass computes the new moments only to find their
-    absmax, the second recomputes them (identical operations, so identical values; the block is in
-    L1 cache by then), updates the param and stores the codes. That keeps the kernel free of
-    scratch buffers and its memory traffic at one read and one write per array.
+    ``mq`` (int8), ``vq`` and ``wq`` (uint8) hold ``ceil(n/256)*256`` codes, one absmax per
+    block; the padding codes of a partial last block come out 0.
     """
     root = c_in != 1 or e_in != 0
-    for b in prange(p.size // BLOCK):
-        lo = b * BLOCK
-        pb = p[lo:lo + BLOCK]
-        gb = g[lo:lo + BLOCK]
-        mb = mq[lo:lo + BLOCK]
-        vb = vq[lo:lo + BLOCK]
-        m_scale = m_absmax[b] * SIGNED_SCALE
-        v_scale = v_absmax[b] * UNSIGNED_SCALE
-        # Block maxima as integer maxima of the bit patterns of |x| (same order for non-negative
-        # floats; a NaN's bits exceed inf's, so NaN propagates as in torch.amax). Integer max
-        # vectorizes; a float max with NaN semantics does not.
-        m_top = np.uint32(0)
-        v_top = np.uint32(0)
-        for j in range(BLOCK):
-            _, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
-                                 _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
-                                 beta2, omb1, omb2)
-            m_top = max(m_top, _bits_from_f32(mi) & np.uint32(0x7FFFFFFF))
-            v_top = max(v_top, _bits_from_f32(vi) & np.uint32(0x7FFFFFFF))
-        m_inv = _inverse(m_top)
-        v_inv = _inverse_sqrt(v_top)
-        m_absmax[b] = _f32_from_bits(m_top)
-        v_absmax[b] = _f32_from_bits(v_top)
-        if not amsgrad and not root:
-            for j in range(BLOCK):
-                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
-                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
-                                      beta2, omb1, omb2)
-                sqrt_v = np.sqrt(vi)
-                mb[j] = _encode_signed(mi, m_inv)
-                vb[j] = _encode_unsigned(sqrt_v, v_inv)
-                pb[j] = pi + (neg_step_size * mi) / _denom_fast(sqrt_v, e_mid, s_out, e_out)
-        elif not amsgrad:
-            for j in range(BLOCK):
-                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
-                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
-                                      beta2, omb1, omb2)
-                mb[j] = _encode_signed(mi, m_inv)
-                vb[j] = _encode_unsigned(np.sqrt(vi), v_inv)
-                pb[j] = pi + (neg_step_size * mi) / _denom_root(vi, c_in, e_in)
-        else:
-            wb = wq[lo:lo + BLOCK]
-            w_scale = w_absmax[b] * UNSIGNED_SCALE
-            w_top = np.uint32(0)
-            for j in range(BLOCK):
-                _, _, vi = _moments(pb[j], gb[j], np.float32(0.0),
-                                    _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
-                                    beta2, omb1, omb2)
-                wi = _larger(_decode_unsigned(wb[j], w_scale), vi)
-                w_top = max(w_top, _bits_from_f32(wi) & np.uint32(0x7FFFFFFF))
-            w_inv = _inverse_sqrt(w_top)
-            w_absmax[b] = _f32_from_bits(w_top)
-            for j in range(BLOCK):
-                pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
-                                      _decode_unsigned(vb[j], v_scale), sign, has_l2, l2, decay,
-                                      beta2, omb1, omb2)
-                wi = _larger(_decode_unsigned(wb[j], w_scale), vi)
-                sqrt_w = np.sqrt(wi)
-                mb[j] = _encode_signed(mi, m_inv)
-                vb[j] = _encode_unsigned(np.sqrt(vi), v_inv)
-                wb[j] = _encode_unsigned(sqrt_w, w_inv)
-                denom = (_denom_root(wi, c_in, e_in) if root
-                         else _denom_fast(sqrt_w, e_mid, s_out, e_out))
-                pb[j] = pi + (neg_step_size * mi) / denom
+    n = p.size
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        code_hi = lo + ((hi - lo + BLOCK - 1) // BLOCK) * BLOCK
+        _range_8bit(p[lo:hi], g[lo:hi], mq[lo:code_hi], m_absmax, vq[lo:code_hi], v_absmax,
+                    wq[lo:code_hi] if amsgrad else wq, w_absmax, lo // BLOCK, amsgrad, root,
+                    sign, has_l2, l2, decay, beta2, omb1, omb2, c_in, e_in, e_mid, s_out, e_out,
+                    neg_step_size)
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def adam_8bit_tensors(p_addr, g_addr, t_offset, t_size, c_tensor, c_lo, c_hi, mq, m_absmax, vq,
+                      v_absmax, wq, w_absmax, like, amsgrad, sign, has_l2, l2, decay, beta2,
+                      omb1, omb2, c_in, e_in, e_mid, s_out, e_out, neg_step_size):
+    """:func:`adam_8bit` over many tensors in one call (see :func:`adam_float_tensors`).
+
+    Tensor offsets ``t_offset`` and work-item bounds ``c_lo`` are multiples of ``BLOCK``.
+    """
+    root = c_in != 1 or e_in != 0
+    for c in prange(c_tensor.size):
+        t = c_tensor[c]
+        lo = c_lo[c]
+        hi = c_hi[c]
+        base = t_offset[t]
+        p = carray(_pointer(p_addr[t], like), t_size[t])
+        g = carray(_pointer(g_addr[t], like), t_size[t])
+        code_lo = base + lo
+        code_hi = code_lo + ((hi - lo + BLOCK - 1) // BLOCK) * BLOCK
+        _range_8bit(p[lo:hi], g[lo:hi], mq[code_lo:code_hi], m_absmax, vq[code_lo:code_hi],
+                    v_absmax, wq[code_lo:code_hi] if amsgrad else wq, w_absmax,
+                    code_lo // BLOCK, amsgrad, root, sign, has_l2, l2, decay, beta2, omb1, omb2,
+                    c_in, e_in, e_mid, s_out, e_out, neg_step_size)
 
 
 def run_adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, constants) -> None:
-    """:func:`adam_8bit` on arrays of any length: whole blocks in place, the tail via a padded copy.
-
-    ``mq``/``vq``/``wq`` hold ``ceil(n/256)*256`` codes; a tail block's padding codes come out 0.
-    """
-    n = p.size
-    whole = (n // BLOCK) * BLOCK
-    if whole:
-        adam_8bit(p[:whole], g[:whole], mq[:whole], m_absmax, vq[:whole], v_absmax,
-                  wq[:whole] if amsgrad else wq, w_absmax, amsgrad, *constants)
-    if whole < n:
-        b = whole // BLOCK
-        tail_p = np.zeros(BLOCK, p.dtype)
-        tail_g = np.zeros(BLOCK, g.dtype)
-        tail_p[: n - whole] = p[whole:]
-        tail_g[: n - whole] = g[whole:]
-        wq_tail = wq[whole:whole + BLOCK] if amsgrad else wq
-        w_abs_tail = w_absmax[b:b + 1] if amsgrad else w_absmax
-        adam_8bit(tail_p, tail_g, mq[whole:whole + BLOCK], m_absmax[b:b + 1],
-                  vq[whole:whole + BLOCK], v_absmax[b:b + 1], wq_tail, w_abs_tail, amsgrad,
-                  *constants)
-        p[whole:] = tail_p[: n - whole]
+    """:func:`adam_8bit` with the kernels' scalar arguments as one tuple."""
+    adam_8bit(p, g, mq, m_absmax, vq, v_absmax, wq, w_absmax, amsgrad, *constants)
 
 
 def denominator_constants(eps_mode: str, eps: float, bias_correction2: float) -> tuple:
