@@ -5,8 +5,9 @@ payload (``torch.save`` of a dict of tensors and plain values, loaded back with
 ``weights_only=True``, so a checkpoint cannot run code). A write goes to a temporary file in the
 same directory, is flushed and fsync'ed, renamed over the final name with ``os.replace`` (atomic
 on POSIX) and the directory is fsync'ed: a crash leaves either the old or the new file, never half
-of one. A truncated or altered file fails the checksum and is reported by name; ``load_latest``
-then falls back to the previous good checkpoint.
+of one. The trainer writes through a ``BackgroundWriter``, so the fsyncs overlap training. A
+truncated or altered file fails the checksum and is reported by name; ``load_latest`` then falls
+back to the previous good checkpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 import os
 import random
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -72,19 +74,22 @@ def list_checkpoints(directory: Path) -> list[Path]:
     return sorted(Path(directory).glob(PATTERN), reverse=True)
 
 
-def save(payload: dict, path: Path, keep: int = KEEP) -> Path:
-    """Write ``payload`` to ``path`` atomically, then delete all but the newest ``keep`` files."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def encode(payload: dict) -> bytes:
+    """The bytes of a checkpoint file: ``MAGIC``, SHA-256 of the body in hex, newline, body."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     body = buffer.getvalue()
-    digest = hashlib.sha256(body).hexdigest().encode()
+    return MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+
+def write_atomic(data: bytes, path: Path, keep: int = KEEP) -> Path:
+    """Write ``data`` to ``path`` atomically, then delete all but the newest ``keep`` files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(MAGIC + digest + b"\n")
-            fh.write(body)
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -95,6 +100,59 @@ def save(payload: dict, path: Path, keep: int = KEEP) -> Path:
     for old in list_checkpoints(path.parent)[keep:]:
         old.unlink(missing_ok=True)
     return path
+
+
+def save(payload: dict, path: Path, keep: int = KEEP) -> Path:
+    """Serialize ``payload`` and write it atomically (see ``write_atomic``)."""
+    return write_atomic(encode(payload), path, keep)
+
+
+class BackgroundWriter:
+    """Writes checkpoints on a thread so the training loop does not wait for ``fsync``.
+
+    ``submit`` takes a consistent snapshot on the caller's thread (every tensor cloned, between
+    two steps), waits for the previous write, then serializes and writes on a thread. ``wait``
+    blocks until the last write is on disk and re-raises its error if it failed. At most one write
+    is in flight, so at most one snapshot is held in memory besides the live state.
+    """
+
+    def __init__(self, keep: int = KEEP):
+        self.keep = keep
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, payload: dict, path: Path) -> Path:
+        snapshot = _clone_tensors(payload)
+        self.wait()
+        self._thread = threading.Thread(target=self._write, args=(snapshot, Path(path)))
+        self._thread.start()
+        return Path(path)
+
+    def _write(self, payload: dict, path: Path) -> None:
+        try:
+            write_atomic(encode(payload), path, self.keep)
+        except BaseException as exc:  # noqa: BLE001 - handed to the training thread in wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
+def _clone_tensors(obj):
+    """A copy of ``obj`` whose tensors are clones (containers copied, other values shared:
+    they are immutable or no longer changed by the caller)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _clone_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_clone_tensors(v) for v in obj)
+    return obj
 
 
 def _fsync_dir(directory: Path) -> None:

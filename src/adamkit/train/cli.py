@@ -77,6 +77,8 @@ def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) ->
                    help="torch.set_num_threads (default 1; 2 for mnist/cifar recipes); "
                         "stored for bitwise resumes")
     r.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    r.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="skip the PNG figures (JSON results are still written)")
     r.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
 
@@ -180,7 +182,7 @@ def run_train(args) -> int:
                 )
         cfg = saved
     result = train(cfg, out, resume=args.resume, found=found, quiet=args.quiet,
-                   log_every=args.log_every)
+                   log_every=args.log_every, plots=args.plots)
     if args.json:
         print(json.dumps(result.summary, indent=2))
     elif not args.quiet and not result.interrupted:

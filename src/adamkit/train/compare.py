@@ -46,7 +46,7 @@ def compare(args, names: list[str]) -> dict:
     for n in names:
         if not args.quiet:
             print(f"== {n} (lr {configs[n].lr:g})", file=sys.stderr)
-        result = train(configs[n], out / n, quiet=args.quiet)
+        result = train(configs[n], out / n, quiet=args.quiet, plots=args.plots)
         histories[n] = result.history
         s = result.summary
         rows.append({
@@ -54,8 +54,10 @@ def compare(args, names: list[str]) -> dict:
             "test_loss": s["test_loss"], "train_loss": s["train_loss"], "seconds": s["seconds"],
             **({"test_r2": s["test_r2"]} if "test_r2" in s else {}),
         })
-    title = f"{first.model} on {first.dataset}, seed {first.seed}, {first.epochs} epochs"
-    plots.comparison(histories, out / "compare.png", title=title)
+    title = (f"{first.model} on {first.dataset}, seed {first.seed}, {first.epochs} epochs, "
+             f"batch {first.batch_size}, schedule {first.schedule}")
+    if args.plots:
+        plots.comparison(histories, out / "compare.png", title=title)
     result = {"dataset": first.dataset, "model": first.model, "seed": first.seed,
               "epochs": first.epochs, "table": rows, "runs": {n: str(out / n) for n in names}}
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")

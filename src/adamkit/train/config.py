@@ -41,7 +41,7 @@ class TrainConfig:
     data_dir: str = "data"
     dataset_options: dict = dataclasses.field(default_factory=dict)
     diagnostics: bool = False
-    diagnostics_every: int = 0  # 0: about 100 samples over the run
+    diagnostics_every: int = 0  # 0: about 50 samples over the run, at most every 20 steps
 
     def optimizer_options(self) -> dict:
         from adamkit.train.optim_factory import OPTION_FLAGS

@@ -67,23 +67,29 @@ def seed_cnn(ds: Dataset) -> nn.Module:
 
 
 def mnist_cnn(ds: Dataset) -> nn.Module:
-    """The fast MNIST default: [conv3x3-BN-ReLU-pool] x2 (32, 64 channels), linear.
+    """The fast MNIST default: [conv5x5-BN-ReLU-pool] x2 (20, 40 channels), Dense(128), Dense(10).
 
-    About 3.9M multiply-adds per 28x28 image (a quarter of the seed CNN's 5x5 layers would need
-    with 64 channels at 14x14), batch norm so a large learning rate is stable from the first step.
+    About 1.8M multiply-adds per 28x28 image, half the seed CNN's 3.7M (32/64 channels): on one
+    busy core it trained 3-4x faster per sample than 32/64-channel variants, with three times
+    LeNet-5's channels, which is ample for MNIST. Batch norm after each convolution keeps a
+    one-cycle peak learning rate of 3e-3 stable from the first steps; the hidden dense layer is
+    cheap (82k multiply-adds) and lifts capacity where it costs nothing.
     """
     c, h, w = ds.input_shape
+    s_h, s_w = ((h - 4) // 2 - 4) // 2, ((w - 4) // 2 - 4) // 2
     return nn.Sequential(
-        nn.Conv2d(c, 32, 3, padding=1, bias=False),
-        nn.BatchNorm2d(32),
+        nn.Conv2d(c, 20, 5, bias=False),
+        nn.BatchNorm2d(20),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1, bias=False),
-        nn.BatchNorm2d(64),
+        nn.Conv2d(20, 40, 5, bias=False),
+        nn.BatchNorm2d(40),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(64 * (h // 4) * (w // 4), ds.num_classes),
+        nn.Linear(40 * s_h * s_w, 128),
+        nn.ReLU(),
+        nn.Linear(128, ds.num_classes),
     )
 
 
@@ -221,8 +227,8 @@ def build(name: str, ds: Dataset, sparse: bool = False) -> nn.Module:
         return text_bag(ds, sparse=sparse)
     if "vocab_size" in ds.extra:
         raise UsageError(f"data set {ds.name!r} is text; valid models: text-bag")
-    if name == "seed-cnn" and min(ds.input_shape[1:]) < 16:
-        raise UsageError(f"model seed-cnn needs images of at least 16x16, {ds.name!r} has "
+    if name in ("seed-cnn", "mnist-cnn") and min(ds.input_shape[1:]) < 16:
+        raise UsageError(f"model {name} needs images of at least 16x16, {ds.name!r} has "
                          f"{ds.input_shape[1]}x{ds.input_shape[2]}")
     if name == "cifar-cnn" and min(ds.input_shape[1:]) < 18:
         raise UsageError(f"model cifar-cnn needs images of at least 18x18, {ds.name!r} has "

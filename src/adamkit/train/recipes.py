@@ -16,11 +16,11 @@ RECIPES: dict[str, dict] = {
         epochs=12, schedule="onecycle",
     ),
     "mnist": dict(
-        dataset="mnist", model="mnist-cnn", optimizer="adam", lr=3e-3, batch_size=128,
+        dataset="mnist", model="mnist-cnn", optimizer="adam", lr=3e-3, batch_size=64,
         epochs=3, schedule="onecycle", threads=2,
     ),
     "fashion-mnist": dict(
-        dataset="fashion-mnist", model="mnist-cnn", optimizer="adam", lr=3e-3, batch_size=128,
+        dataset="fashion-mnist", model="mnist-cnn", optimizer="adam", lr=3e-3, batch_size=64,
         epochs=5, schedule="onecycle", threads=2,
     ),
     "cifar10": dict(

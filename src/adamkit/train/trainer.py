@@ -112,7 +112,8 @@ class Trainer:
     """One run: build everything from the config, optionally restore a checkpoint, train."""
 
     def __init__(self, cfg: TrainConfig, out: str | Path, *, quiet: bool = False,
-                 log_every: int = 0, progress: bool | None = None, dataset=None):
+                 log_every: int = 0, progress: bool | None = None, dataset=None,
+                 plots: bool = True):
         if cfg.epochs < 1:
             raise UsageError(f"--epochs must be >= 1, got {cfg.epochs}")
         if cfg.batch_size < 1:
@@ -120,7 +121,7 @@ class Trainer:
         if cfg.threads < 1:
             raise UsageError(f"--threads must be >= 1, got {cfg.threads}")
         self.cfg, self.out = cfg, Path(out)
-        self.quiet, self.log_every = quiet, log_every
+        self.quiet, self.log_every, self.plots = quiet, log_every, plots
         self.progress = (not quiet and sys.stderr.isatty()) if progress is None else progress
         torch.set_num_threads(cfg.threads)
         _seed_everything(cfg.seed)
@@ -141,7 +142,9 @@ class Trainer:
         if cfg.diagnostics:
             from adamkit.train.diagnostics import Diagnostics
 
-            every = cfg.diagnostics_every or max(1, self.total_steps // 100)
+            # ~50 samples a run, at most one per 20 steps: enough points for a curve, and the
+            # sampling costs a few percent of training (benchmarks/train_overhead.py)
+            every = cfg.diagnostics_every or max(20, self.total_steps // 50)
             self.diagnostics = Diagnostics(self.model, self.optimizer, cfg.optimizer, every)
         # position and running state (replaced by a checkpoint on resume)
         self.epoch, self.batch, self.step = 0, 0, 0
@@ -150,6 +153,7 @@ class Trainer:
         self._reset_accumulators()
         self.warnings: list[str] = []
         self.resumed_from: str | None = None
+        self.writer = checkpoint.BackgroundWriter()
 
     # -- state ------------------------------------------------------------------------------
     def _reset_accumulators(self) -> None:
@@ -193,8 +197,12 @@ class Trainer:
     def checkpoint_dir(self) -> Path:
         return self.out / "checkpoints"
 
-    def save_checkpoint(self) -> Path:
-        return checkpoint.save(self.state(), checkpoint.path_for(self.checkpoint_dir, self.step))
+    def save_checkpoint(self, wait: bool = False) -> Path:
+        """Snapshot the state now; the file is written in the background (``wait``: until done)."""
+        path = self.writer.submit(self.state(), checkpoint.path_for(self.checkpoint_dir, self.step))
+        if wait:
+            self.writer.wait()
+        return path
 
     def resume(self, found: tuple | None = None) -> None:
         """Continue from the newest good checkpoint (``found``: a ``load_latest`` result)."""
@@ -226,8 +234,11 @@ class Trainer:
                 old.unlink()  # a fresh run: stale checkpoints must not be resumed later
         self._rewrite_metrics()
         stop = stop or StopRequest()
-        with stop.installed():
-            interrupted = self._loop(stop)
+        try:
+            with stop.installed():
+                interrupted = self._loop(stop)
+        finally:
+            self.writer.wait()  # every checkpoint is on disk before we return or raise
         return self._finish(interrupted)
 
     def _loop(self, stop: StopRequest) -> bool:
@@ -334,7 +345,7 @@ class Trainer:
         self.save_checkpoint()
 
     def _interrupted(self, stop: StopRequest) -> bool:
-        path = self.save_checkpoint()
+        path = self.save_checkpoint(wait=True)
         name = signal.Signals(stop.signum).name
         print(f"adamkit: {name}: stopped at epoch {self.epoch + 1} batch {self.batch}; "
               f"checkpoint {path}; continue with --resume --out {self.out}", file=sys.stderr)
@@ -366,14 +377,15 @@ class Trainer:
         }
         if not interrupted:
             torch.save(self.model.state_dict(), self.out / "model.pt")
-            from adamkit.train import plots
-
-            if self.history:
+            if self.plots:
+                from adamkit.train import plots
+            if self.history and self.plots:
                 plots.curves(self.history, self.out / "curves.png", title=self._title())
             if self.diagnostics:
                 _write_json(self.out / "diagnostics.json", self.diagnostics.to_json())
-                plots.diagnostics(self.diagnostics.to_json(), self.out / "diagnostics.png",
-                                  title=self._title())
+                if self.plots:
+                    plots.diagnostics(self.diagnostics.to_json(), self.out / "diagnostics.png",
+                                      title=self._title())
         _write_json(self.out / "summary.json", summary)
         return RunResult(self.out, summary, self.history, interrupted, self.warnings)
 
