@@ -41,6 +41,9 @@ def register(subparsers) -> None:
                    help="comma-separated subset of torch-forloop, torch-foreach, torch-fused, "
                         "adamkit-fp32, adamkit-bf16, adamkit-8bit (default: all)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads(N) first (adamkit's kernels follow torch's "
+                        "setting); 1 is least sensitive to other load on a shared machine")
     p.add_argument("--json", action="store_true", help="print the results as JSON, not tables")
     p.add_argument("--out", type=Path, default=None, help="also write DIR/bench.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -68,6 +71,12 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--rounds must be >= 1, got {args.rounds}")
     if args.warmup < 0:
         raise UsageError(f"--warmup must be >= 0, got {args.warmup}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     results = []
     for name in names:
         result = run_preset(presets.get(name, args.quick), contenders, rounds=args.rounds,

@@ -17,4 +17,8 @@ def table(result: dict) -> str:
                      f"{gbps} {r['state_bytes_per_param']:10.3f}  {r['path']}")
     lines.append(f"{'copy (ref.)':<15} {result['copy_ms']:10.3f} {'':>8} "
                  f"{result['copy_gbps']:7.1f}  streaming copy of a buffer as large as the params")
+    pressure = result.get("cpu_pressure_pct") or [None, None]
+    if None not in pressure:
+        lines.append(f"cpu pressure (other load, Linux PSI avg10): {pressure[0]:.0f}% before, "
+                     f"{pressure[1]:.0f}% after")
     return "\n".join(lines)

@@ -108,6 +108,16 @@ def _train_contenders(preset: Preset, names: list[str], device: str) -> tuple[di
     return fns, optimizers, n
 
 
+def cpu_pressure() -> float | None:
+    """Linux PSI: % of the last 10 s some task waited for a CPU (other load on a shared machine)."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            first = f.readline().split()
+        return float(first[1].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_preset(preset: Preset, contenders: list[str] | None = None, rounds: int = 15,
                warmup: int = 3, device: str = "cpu", quiet: bool = False) -> dict:
     """Measure ``preset``; the result is JSON-ready (see the module doc for the fields)."""
@@ -121,6 +131,7 @@ def run_preset(preset: Preset, contenders: list[str] | None = None, rounds: int 
         raise choice("device (no CUDA GPU here)", device, ["cpu"])
     build = _train_contenders if preset.kind == "train" else _step_contenders
     start = time.perf_counter()
+    pressure_before = cpu_pressure()
     fns, optimizers, n_params = build(preset, names, device)
     copy_src = torch.randn(n_params, device=device)
     copy_dst = torch.empty_like(copy_src)
@@ -160,4 +171,6 @@ def run_preset(preset: Preset, contenders: list[str] | None = None, rounds: int 
         "copy_gbps": 2 * 4 * n_params / copy_s / 1e9,
         "results": results,
         "wall_s": time.perf_counter() - start,
+        # other load while measuring: ratios stay meaningful, absolute times do not
+        "cpu_pressure_pct": [pressure_before, cpu_pressure()],
     }

@@ -42,7 +42,13 @@ DIRECT_MIN = 1 << 16  # elements: larger tensors are updated in place with their
 AUTO_MIN_NUMEL = 1 << 15  # fused=None uses the engine for groups at least this big (elements)
 # Kernel calls on fewer elements run on one thread: waking the pool costs more than it gains,
 # and idle pool threads spinning on a 2-core machine slow down everything else (torch included).
+# Larger ones use as many threads as torch does (torch.set_num_threads is the user's knob).
 PARALLEL_MIN = 1 << 20
+
+
+def _use_threads(n_elements: int) -> None:
+    wanted = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(1 if n_elements < PARALLEL_MIN else max(1, wanted))
 RULES = ("adam", "adamw")
 DTYPES = (torch.float32, torch.float64)
 
@@ -242,7 +248,7 @@ class FlatEngine:
                         constants: tuple) -> None:
         """One call for every direct param (``p_addr``, ``g_addr``: their data addresses)."""
         d = bucket.direct
-        numba.set_num_threads(1 if d.total < PARALLEL_MIN else numba.config.NUMBA_NUM_THREADS)
+        _use_threads(d.total)
         index = (p_addr, g_addr, d.offsets, d.sizes, d.chunk_tensor, d.chunk_lo, d.chunk_hi)
         like = np.zeros(1, _np_dtype(bucket.dtype))
         arrays = bucket.state_arrays(0, bucket.moments["exp_avg"].numel())
@@ -272,7 +278,7 @@ class FlatEngine:
                 constants: tuple) -> None:
         if p.size == 0:
             return
-        numba.set_num_threads(1 if p.size < PARALLEL_MIN else numba.config.NUMBA_NUM_THREADS)
+        _use_threads(p.size)
         arrays = bucket.state_arrays(lo, hi)
         if bucket.precision == "8bit":
             K.run_adam_8bit(p, g, *arrays, bucket.amsgrad, constants)
