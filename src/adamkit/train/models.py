@@ -70,8 +70,8 @@ def mnist_cnn(ds: Dataset) -> nn.Module:
     """The fast MNIST default: [conv5x5-BN-ReLU-pool] x2 (20, 40 channels), Dense(128), Dense(10).
 
     About 1.8M multiply-adds per 28x28 image, half the seed CNN's 3.7M (32/64 channels): on one
-    busy core it trained 3-4x faster per sample than 32/64-channel variants, with three times
-    LeNet-5's channels, which is ample for MNIST. Batch norm after each convolution keeps a
+    busy core it trained about twice as fast per sample as 32/64-channel variants, with three
+    times LeNet-5's channels, which is ample for MNIST. Batch norm after each convolution keeps a
     one-cycle peak learning rate of 3e-3 stable from the first steps; the hidden dense layer is
     cheap (82k multiply-adds) and lifts capacity where it costs nothing.
     """
