@@ -324,3 +324,37 @@ def test_every_recipe_builds(tmp_path):
         cfg.dataset_options = opts
         trainer = Trainer(cfg, tmp_path / name, quiet=True)
         assert trainer.total_steps > 0, name
+
+
+def test_progress_bar_shows_loss_rate_and_eta(tmp_path, capsys):
+    train(_cfg(epochs=1), tmp_path, quiet=False, progress=True, plots=False)
+    err = capsys.readouterr().err
+    assert "epoch 1/1" in err and "samples/s" in err and "loss=" in err and "<" in err  # ETA
+    assert "epoch 1/1: train loss" in err  # the per-epoch line
+
+
+def test_sigterm_is_handled_like_sigint(tmp_path, capsys):
+    class TermAfter(StopAfter):
+        @property
+        def requested(self) -> bool:
+            self.left -= 1
+            if self.left <= 0 and self.signum is None:
+                self.signum = signal.SIGTERM
+            return self.signum is not None
+
+    result = Trainer(_cfg(), tmp_path, quiet=True).run(stop=TermAfter(5))
+    assert result.interrupted and result.summary["interrupted"] is True
+    assert "SIGTERM: stopped at epoch 1 batch 5" in capsys.readouterr().err
+
+
+def test_stop_request_turns_a_second_signal_into_keyboard_interrupt():
+    stop = StopRequest()
+    stop(signal.SIGINT, None)
+    assert stop.requested
+    with pytest.raises(KeyboardInterrupt):
+        stop(signal.SIGINT, None)
+
+
+def test_no_plots_flag(tmp_path):
+    assert cli.main(["train", "--epochs", "1", "--out", str(tmp_path), "--quiet", "--no-plots"]) == 0
+    assert (tmp_path / "summary.json").is_file() and not (tmp_path / "curves.png").exists()

@@ -98,7 +98,7 @@ def register(subparsers) -> None:
                    help="record Adam's effective step lr*m_hat/(sqrt(v_hat)+eps) per layer, the "
                         "update/parameter RMS ratio and the share of eps-dominated coordinates")
     p.add_argument("--diagnostics-every", dest="diagnostics_every", type=int, metavar="N",
-                   help="sample every N steps (default: ~100 samples per run)")
+                   help="sample every N steps (default: ~50 samples a run, at most every 20 steps)")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/RECIPE)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT's newest good checkpoint (bitwise equal to a straight run)")

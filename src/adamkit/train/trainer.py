@@ -126,8 +126,6 @@ class Trainer:
         torch.set_num_threads(cfg.threads)
         _seed_everything(cfg.seed)
         self.ds = dataset or datasets.load(cfg.dataset, cfg.data_dir, **cfg.dataset_options)
-        if cfg.optimizer == "sparse_adam" and cfg.model != "text-bag":
-            pass  # SparseAdam also takes dense gradients (all rows touched), see its docstring
         self.model = models.build(cfg.model, self.ds, sparse=cfg.optimizer == "sparse_adam")
         self.optimizer, self.clip = optim_factory.build(
             cfg.optimizer, self.model.parameters(), cfg.optimizer_options()
