@@ -339,6 +339,7 @@ def _block_8bit(pb, gb, mb, vb, wb, m_absmax, v_absmax, w_absmax, b, amsgrad, ro
         v_top = max(v_top, _bits_from_f32(vi) & np.uint32(0x7FFFFFFF))
     m_inv = _inverse(m_top)
     v_inv = _inverse_sqrt(v_top)
+    inv_s_out = np.float32(1.0) / s_out
     m_absmax[b] = _f32_from_bits(m_top)
     v_absmax[b] = _f32_from_bits(v_top)
     if not amsgrad and not root:
@@ -349,7 +350,9 @@ def _block_8bit(pb, gb, mb, vb, wb, m_absmax, v_absmax, w_absmax, b, amsgrad, ro
             sqrt_v = np.sqrt(vi)
             mb[j] = _encode_signed(mi, m_inv)
             vb[j] = _encode_unsigned(sqrt_v, v_inv)
-            pb[j] = pi + (neg_step_size * mi) / _denom_fast(sqrt_v, e_mid, s_out, e_out)
+            # ·(1/s_out) for /s_out: within an ulp of the rule's denominator, one division less
+            # (the 8-bit step is bound by its square roots and divisions, not by memory)
+            pb[j] = pi + (neg_step_size * mi) / ((sqrt_v + e_mid) * inv_s_out + e_out)
     elif not amsgrad:
         for j in range(BLOCK):
             pi, mi, vi = _moments(pb[j], gb[j], _decode_signed(mb[j], m_scale),
