@@ -1,4 +1,4 @@
-"""Flat-buffer engine: one fused kernel call per parameter group instead of one per tensor.
+"""Flat-buffer engine: two fused kernel calls per parameter group instead of one per tensor.
 
 Per param group, parameters are bucketed by (dtype, stored precision). Inside a bucket:
 
@@ -10,19 +10,27 @@ Per param group, parameters are bucketed by (dtype, stored precision). Inside a 
   themselves views into one flat param buffer (``p.data`` is re-pointed at build time), and their
   gradients are gathered into one flat gradient buffer with a single ``torch._foreach_copy_``:
   one kernel call then updates all of them. That removes torch's per-tensor dispatch cost;
-- **direct** parameters (large tensors) are updated in their own storage with their own gradient:
-  gathering a large gradient would cost more memory traffic than a kernel call costs dispatch.
+- **direct** parameters (large tensors) stay where they are: one more kernel call updates all of
+  them, reading each param and gradient in place through a table of addresses (gathering a large
+  gradient would cost more memory traffic than it saves), with the work split into equal chunks
+  over all tensors, so both threads stay busy whatever the tensor sizes.
 
 Correctness before speed. Each step first checks that the layout still holds: the same params in
 the group, packed params still pointing at their flat views (a user who assigns ``p.data`` gets
-the engine rebuilt around the new values), gradients present, dense, on the CPU, of the param's
-dtype. A parameter without a gradient (frozen, ``zero_grad(set_to_none=True)`` from either the
-model or the optimizer, a branch not taken) is skipped exactly as torch.optim skips it: its
-params, state and step count stay as they are; parameters that get a gradient for the first time
-get their state then. Replaced ``.grad`` tensors (DDP bucket views included) are simply read
-where they are. Anything else the engine does not handle (other rules, non-finite handling,
-clipping, complex/half dtypes, devices other than the CPU, sparse gradients, hyperparameters given
-as arrays) makes the group take the per-tensor rule path, the ground truth.
+the engine rebuilt around the new values), gradients present, dense and contiguous (else that
+step goes param by param). A parameter without a gradient (frozen, ``zero_grad(set_to_none=True)``
+from either the model or the optimizer, a branch not taken) is skipped exactly as torch.optim
+skips it: its params, state and step count stay as they are; parameters that get a gradient for
+the first time get their state then. Replaced ``.grad`` tensors (DDP bucket views included) are
+read where they are. Anything else the engine does not handle (other rules, non-finite handling,
+clipping, complex/half dtypes, devices other than the CPU, hyperparameters given as arrays)
+makes the group take the per-tensor rule path, the ground truth. ``load_state_dict`` and
+``add_param_group`` make the engine rebuild its layout on the next step.
+
+``fused=None`` (the default) uses the engine for groups of at least ``AUTO_MIN_NUMEL`` elements:
+below that there is nothing to gain, and the rule path is bitwise equal to torch.optim's for-loop
+(the engine agrees to float rounding, as torch's own ``fused=True`` does). ``fused=True`` uses
+the engine for every group it can take; ``fused=False`` never.
 """
 
 from __future__ import annotations
