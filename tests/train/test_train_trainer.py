@@ -245,6 +245,8 @@ def test_diagnostics_for_non_adam_optimizers_record_update_ratio(tmp_path):
     (dict(model="text-bag"), "model text-bag needs a text data set"),
     (dict(model="seed-cnn"), "seed-cnn needs images of at least 16x16"),
     (dict(model="resnet"), "unknown model 'resnet'; valid:"),
+    (dict(model="regression-mlp"), "model regression-mlp does not fit data set 'digits'"),
+    (dict(dataset="regression", model="mlp"), "model mlp does not fit data set 'regression'"),
     (dict(schedule="cosinus"), "unknown schedule 'cosinus'; valid:"),
     (dict(schedule="step:x"), "is not a number"),
     (dict(warmup_epochs=5), "covers the whole run"),

@@ -19,6 +19,7 @@ import random
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,8 @@ class CorruptCheckpoint(UsageError):
 
 def rng_states() -> dict:
     """Every RNG the training loop may touch: torch (CPU and CUDA), NumPy's global, Python's."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state: Any = np.random.get_state()
+    name, keys, pos, has_gauss, cached = numpy_state
     states = {
         "torch": torch.get_rng_state(),
         "numpy": {
@@ -201,7 +203,7 @@ def load_latest(directory: Path, warn=None) -> tuple[dict, Path, list[str]]:
     candidates = list_checkpoints(directory)
     if not candidates:
         raise UsageError(f"--resume: no checkpoint ({PATTERN}) in {directory}")
-    warnings = []
+    warnings: list[str] = []
     for i, path in enumerate(candidates):
         try:
             return load(path), path, warnings

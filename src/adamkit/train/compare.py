@@ -46,9 +46,9 @@ def compare(args, names: list[str]) -> dict:
     for n in names:
         if not args.quiet:
             print(f"== {n} (lr {configs[n].lr:g})", file=sys.stderr)
-        result = train(configs[n], out / n, quiet=args.quiet, plots=args.plots)
-        histories[n] = result.history
-        s = result.summary
+        run = train(configs[n], out / n, quiet=args.quiet, plots=args.plots)
+        histories[n] = run.history
+        s = run.summary
         rows.append({
             "optimizer": n, "lr": configs[n].lr, "test_accuracy": s["test_accuracy"],
             "test_loss": s["test_loss"], "train_loss": s["train_loss"], "seconds": s["seconds"],

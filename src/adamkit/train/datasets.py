@@ -163,7 +163,7 @@ def load_cifar10(data_dir: Path) -> Dataset:
     places = [data_dir / files.CIFAR10_DIR, data_dir, data_dir / "cifar10" / files.CIFAR10_DIR]
     base = next((p for p in places if (p / "test_batch").is_file()), None)
     missing = [s.name for s in files.CIFAR10_FILES if base is None or not (base / s.name).is_file()]
-    if missing:
+    if missing or base is None:
         raise UsageError(
             f"cifar10: missing file(s) {', '.join(missing)}; looked in "
             f"{', '.join(str(p) for p in places)}; get them with "

@@ -19,6 +19,8 @@ reads ``optimizer.learning_rate``, the constant α, which is the same for every 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -76,11 +78,13 @@ class Diagnostics:
 
     def after(self, step: int) -> None:
         before, self._before = self._before, None
+        if before is None:
+            raise RuntimeError("Diagnostics.after() without before()")
         layers = {}
         group_of = {id(p): i for i, g in enumerate(self.optimizer.param_groups) for p in g["params"]}
-        hps = [self._hp(g) if self.adam_like else None for g in self.optimizer.param_groups]
+        hps = [self._hp(g) if self.adam_like else {} for g in self.optimizer.param_groups]
         for name, p in self.params:
-            entry = {"update_ratio": None}
+            entry: dict[str, Any] = {"update_ratio": None}
             old = before[name]
             ref = _rms(old)
             if ref > 0:

@@ -24,7 +24,7 @@ import numpy as np
 
 from adamkit.errors import UsageError
 
-_DTYPES = {
+_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),

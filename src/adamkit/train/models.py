@@ -15,6 +15,12 @@ from adamkit.errors import UsageError, choice
 from adamkit.train.datasets import Dataset
 
 
+def _classes(ds: Dataset) -> int:
+    if ds.num_classes is None:
+        raise UsageError(f"data set {ds.name!r} has no classes; valid models: regression-mlp")
+    return ds.num_classes
+
+
 def _flat_size(shape: tuple[int, ...]) -> int:
     return int(math.prod(shape))
 
@@ -26,7 +32,7 @@ def seed_mlp(ds: Dataset) -> nn.Module:
         nn.Linear(_flat_size(ds.input_shape), 128),
         nn.ReLU(),
         nn.Dropout(0.2),
-        nn.Linear(128, ds.num_classes),
+        nn.Linear(128, _classes(ds)),
     )
 
 
@@ -46,7 +52,7 @@ def digits_cnn(ds: Dataset) -> nn.Module:
         nn.MaxPool2d(2),
         nn.Flatten(),
         nn.Dropout(0.25),
-        nn.Linear(64 * (h // 2) * (w // 2), ds.num_classes),
+        nn.Linear(64 * (h // 2) * (w // 2), _classes(ds)),
     )
 
 
@@ -62,7 +68,7 @@ def seed_cnn(ds: Dataset) -> nn.Module:
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(64 * h2 * w2, ds.num_classes),
+        nn.Linear(64 * h2 * w2, _classes(ds)),
     )
 
 
@@ -89,7 +95,7 @@ def mnist_cnn(ds: Dataset) -> nn.Module:
         nn.Flatten(),
         nn.Linear(40 * s_h * s_w, 128),
         nn.ReLU(),
-        nn.Linear(128, ds.num_classes),
+        nn.Linear(128, _classes(ds)),
     )
 
 
@@ -109,7 +115,7 @@ def cifar_cnn(ds: Dataset) -> nn.Module:
         nn.Flatten(),
         nn.Linear(64 * s * s, 64),
         nn.ReLU(),
-        nn.Linear(64, ds.num_classes),
+        nn.Linear(64, _classes(ds)),
     )
 
 
@@ -173,7 +179,7 @@ class TextBag(nn.Module):
 def text_bag(ds: Dataset, sparse: bool = False) -> nn.Module:
     if "vocab_size" not in ds.extra:
         raise UsageError(f"model text-bag needs a text data set (sparse-text), not {ds.name!r}")
-    return TextBag(ds.extra["vocab_size"], ds.num_classes, sparse=sparse)
+    return TextBag(ds.extra["vocab_size"], _classes(ds), sparse=sparse)
 
 
 def regression_mlp(ds: Dataset) -> nn.Module:
@@ -223,6 +229,10 @@ def build(name: str, ds: Dataset, sparse: bool = False) -> nn.Module:
         raise UsageError(f"model {name} needs a segmentation data set (shapes), not {ds.name!r}")
     if name not in ("unet", "seed-unet") and ds.task == "segmentation":
         raise UsageError(f"data set {ds.name!r} is segmentation; valid models: seed-unet, unet")
+    if (name == "regression-mlp") != (ds.task == "regression"):
+        valid = "regression-mlp" if ds.task == "regression" else "any but regression-mlp"
+        raise UsageError(f"model {name} does not fit data set {ds.name!r} ({ds.task}); "
+                         f"valid: {valid}")
     if name == "text-bag":
         return text_bag(ds, sparse=sparse)
     if "vocab_size" in ds.extra:

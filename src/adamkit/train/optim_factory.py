@@ -8,6 +8,7 @@ error naming the optimizers that do take it, never silently ignored.
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import torch
 
@@ -67,7 +68,8 @@ def build(name: str, params, options: dict) -> tuple[torch.optim.Optimizer, floa
     """
     cls = optimizer_class(name)
     accepted = accepted_options(name)
-    kwargs, clip = {}, None
+    kwargs: dict[str, Any] = {}
+    clip = None
     for key, value in options.items():
         if value is None:
             continue

@@ -46,8 +46,9 @@ def evaluate(model, task: str, x: torch.Tensor, y: torch.Tensor, batch_size: int
     for i in range(0, len(x), batch_size):
         out, tgt = model(x[i : i + batch_size]), y[i : i + batch_size]
         loss_sum += loss(task, out, tgt, reduction="sum").double()
-        if task != REGRESSION:
-            right += correct(task, out, tgt)
+        hits = correct(task, out, tgt)
+        if hits is not None:
+            right += hits
         if task == SEGMENTATION:
             pred, truth = out > 0, tgt > 0.5
             inter += (pred & truth).sum()

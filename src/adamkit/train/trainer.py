@@ -25,6 +25,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -155,7 +156,7 @@ class Trainer:
 
     # -- state ------------------------------------------------------------------------------
     def _reset_accumulators(self) -> None:
-        self.acc = {
+        self.acc: dict[str, Any] = {
             "loss_sum": torch.zeros((), dtype=torch.float64),
             "correct": torch.zeros((), dtype=torch.int64),
             "seen": 0,
@@ -277,8 +278,9 @@ class Trainer:
 
     def _train_step(self, x, y, task) -> None:
         diag = self.diagnostics
-        sampling = diag is not None and diag.wants(self.step + 1)
-        if sampling:
+        if diag is not None and not diag.wants(self.step + 1):
+            diag = None
+        if diag is not None:
             diag.before()
         self.optimizer.zero_grad(set_to_none=True)
         output = self.model(x)
@@ -288,7 +290,7 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
         self.optimizer.step()
         self.step += 1
-        if sampling:
+        if diag is not None:
             diag.after(self.step)
         if self.scheduler is not None:
             self.scheduler.step()
@@ -344,7 +346,7 @@ class Trainer:
 
     def _interrupted(self, stop: StopRequest) -> bool:
         path = self.save_checkpoint(wait=True)
-        name = signal.Signals(stop.signum).name
+        name = signal.Signals(stop.signum or signal.SIGINT).name
         print(f"adamkit: {name}: stopped at epoch {self.epoch + 1} batch {self.batch}; "
               f"checkpoint {path}; continue with --resume --out {self.out}", file=sys.stderr)
         return True
