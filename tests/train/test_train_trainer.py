@@ -360,3 +360,14 @@ def test_stop_request_turns_a_second_signal_into_keyboard_interrupt():
 def test_no_plots_flag(tmp_path):
     assert cli.main(["train", "--epochs", "1", "--out", str(tmp_path), "--quiet", "--no-plots"]) == 0
     assert (tmp_path / "summary.json").is_file() and not (tmp_path / "curves.png").exists()
+
+
+def test_adamkit_train_with_no_flags_reaches_97_5_percent(tmp_path, capsys, monkeypatch):
+    """The main job: ``adamkit train`` alone (digits) must reach >= 97.5% test accuracy.
+    (Its time, ~2 s of training, is measured in benchmarks/train_overhead.py, not here.)"""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--quiet", "--json", "--no-plots"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["config"]["recipe"] == "digits" and summary["epochs"] == 12
+    assert summary["test_accuracy"] >= 0.975
+    assert (tmp_path / "runs" / "digits" / "summary.json").is_file()
