@@ -1,4 +1,4 @@
-"""Flat-buffer engine: two fused kernel calls per parameter group instead of one per tensor.
+"""Flat-buffer engine: one fused kernel call per parameter group instead of one per tensor.
 
 Per param group, parameters are bucketed by (dtype, stored precision). Inside a bucket:
 
@@ -7,13 +7,15 @@ Per param group, parameters are bucketed by (dtype, stored precision). Inside a 
   torch's per-parameter format (8-bit: codes and ``*_absmax``, see ``_precision``). ``step`` is a
   0-dim view into a per-bucket float tensor, so one ``+= 1`` counts every parameter's step;
 - **packed** parameters (fewer than ``DIRECT_MIN`` elements: biases, norms, small layers) are
-  themselves views into one flat param buffer (``p.data`` is re-pointed at build time), and their
-  gradients are gathered into one flat gradient buffer with a single ``torch._foreach_copy_``:
-  one kernel call then updates all of them. That removes torch's per-tensor dispatch cost;
-- **direct** parameters (large tensors) stay where they are: one more kernel call updates all of
-  them, reading each param and gradient in place through a table of addresses (gathering a large
-  gradient would cost more memory traffic than it saves), with the work split into equal chunks
-  over all tensors, so both threads stay busy whatever the tensor sizes.
+  themselves views into one flat param buffer (``p.data`` is re-pointed at build time), so the
+  long tail of small tensors is one contiguous stream; large (**direct**) parameters stay where
+  they are;
+- one kernel call updates every parameter of the bucket: it reads each param and gradient where
+  it lives through a table of addresses (no gradient is gathered or copied: with
+  ``zero_grad(set_to_none=True)`` autograd allocates fresh gradients every step, and copying them
+  would cost more memory traffic than it saves), and splits the work into equal chunks over all
+  tensors, so the threads stay busy whatever the tensor sizes. That removes torch's per-tensor
+  dispatch cost (kernel launch, parallel region) entirely.
 
 Correctness before speed. Each step first checks that the layout still holds: the same params in
 the group, packed params still pointing at their flat views (a user who assigns ``p.data`` gets
@@ -35,6 +37,8 @@ the engine for every group it can take; ``fused=False`` never.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +55,16 @@ AUTO_MIN_NUMEL = 1 << 15  # fused=None uses the engine for groups at least this 
 # Kernel calls on fewer elements run on one thread: waking the pool costs more than it gains,
 # and idle pool threads spinning on a 2-core machine slow down everything else (torch included).
 # Larger ones use as many threads as torch does (torch.set_num_threads is the user's knob).
-PARALLEL_MIN = 1 << 20
+# On a shared machine a fork-join costs up to a scheduler time slice (ms) whenever the other core
+# is busy, so only work that takes several ms on one thread is split.
+PARALLEL_MIN = 1 << 23
+_GRAD = operator.attrgetter("grad")
+_DATA_PTR = torch.Tensor.data_ptr
+_IS_CONTIGUOUS = torch.Tensor.is_contiguous
+
+
+def _any_none(items: list) -> bool:
+    return any(map(operator.is_, items, itertools.repeat(None)))  # C speed, no tensor __eq__
 
 
 def _use_threads(n_elements: int) -> None:
@@ -89,18 +102,18 @@ def unsupported_reason(optimizer: Any, group: dict) -> str | None:
 
 
 @dataclass
-class _DirectIndex:
-    """Where the direct params' moments are, and the parallel work items over them."""
+class _TensorIndex:
+    """Where each param's moments are, and the parallel work items over all params."""
 
-    offsets: np.ndarray  # per direct param: element offset in the moment buffers
-    sizes: np.ndarray  # per direct param: numel
-    chunk_tensor: np.ndarray  # per work item: which direct param
+    offsets: np.ndarray  # per param: element offset in the moment buffers
+    sizes: np.ndarray  # per param: numel
+    chunk_tensor: np.ndarray  # per work item: which param
     chunk_lo: np.ndarray  # per work item: first element (a multiple of K.CHUNK)
     chunk_hi: np.ndarray
     total: int
 
     @classmethod
-    def build(cls, offsets: list, sizes: list) -> _DirectIndex:
+    def build(cls, offsets: list, sizes: list) -> _TensorIndex:
         tensor, lo, hi = [], [], []
         for t, n in enumerate(sizes):
             for start in range(0, n, K.CHUNK):
@@ -121,12 +134,10 @@ class _Bucket:
     amsgrad: bool
     params: list = field(default_factory=list)
     offsets: list = field(default_factory=list)  # element offset of each param in the buffers
-    n_packed: int = 0  # params[:n_packed] are packed (flat param and grad buffers)
+    n_packed: int = 0  # params[:n_packed] are packed (views of one flat param buffer)
     packed_end: int = 0  # elements in the packed region
     flat_p: torch.Tensor | None = None
-    flat_g: torch.Tensor | None = None
     p_views: list = field(default_factory=list)
-    g_views: list = field(default_factory=list)
     p_ptrs: list = field(default_factory=list)
     steps: torch.Tensor | None = None
     moments: dict = field(default_factory=dict)  # key -> flat tensor (codes for 8-bit)
@@ -134,7 +145,8 @@ class _Bucket:
     np_moments: dict = field(default_factory=dict)
     np_absmax: dict = field(default_factory=dict)
     initialized: np.ndarray | None = None  # bool per param: state[p] filled in
-    direct: _DirectIndex | None = None
+    index: _TensorIndex | None = None  # every param's moments and the parallel work items
+    p_addr: np.ndarray | None = None  # every param's data address (packed: fixed)
 
     @property
     def keys(self) -> tuple:
@@ -200,16 +212,16 @@ class FlatEngine:
             return plan[2].startswith("small group")  # the one verdict that cannot change
         for bucket in plan[2]:
             packed = bucket.params[:bucket.n_packed]
-            if [p.data_ptr() for p in packed] != bucket.p_ptrs:
+            if list(map(_DATA_PTR, packed)) != bucket.p_ptrs:
                 return False
         outside = plan[3]
         return not any(p.grad is not None for p in outside)
 
     def _step_bucket(self, bucket: _Bucket, hp: dict) -> None:
         params = bucket.params
-        grads = [p.grad for p in params]
+        grads = list(map(_GRAD, params))
         steps = bucket.steps.numpy()
-        all_active = not any(g is None for g in grads)
+        all_active = not _any_none(grads)
         if all_active and not bucket.initialized.all():
             for i in np.flatnonzero(~bucket.initialized):
                 self._init_state(bucket, int(i))
@@ -217,6 +229,10 @@ class FlatEngine:
             bucket.steps += 1
             return
         # Some params without a gradient, or step counts that differ: one param at a time.
+        for g in grads:
+            if g is not None and g.is_sparse:  # as the rule path: Adam refuses sparse gradients
+                raise RuntimeError(f"{type(self.optimizer).__name__} does not support sparse "
+                                   "gradients; use adamkit.torch.SparseAdam")
         for i, g in enumerate(grads):
             if g is None:
                 continue
@@ -227,35 +243,32 @@ class FlatEngine:
             bucket.steps[i] += 1
 
     def _fast_step(self, bucket: _Bucket, grads: list, hp: dict) -> bool:
-        """Every param at once: packed ones by one kernel call over the flat buffers (gradients
-        gathered), the others by one call that reads each gradient where it is. False, with
-        nothing touched, when a gradient or param is not laid out for that."""
-        direct_p = bucket.params[bucket.n_packed:]
-        direct_g = grads[bucket.n_packed:]
-        if direct_p:
-            if not all(p.is_contiguous() for p in direct_p) or any(
-                    g.is_sparse or not g.is_contiguous() for g in direct_g):
-                return False
-            p_addr = np.array([p.data_ptr() for p in direct_p], dtype=np.intp)
-            g_addr = np.array([g.data_ptr() for g in direct_g], dtype=np.intp)
-        packed_g = grads[:bucket.n_packed]
-        if any(g.is_sparse for g in packed_g):
+        """Every param of the bucket in one kernel call, each gradient read where it is (no
+        copy) through a table of addresses. False, with nothing touched, when a gradient or a
+        param is not laid out for that (sparse, non-contiguous)."""
+        try:
+            g_addr = np.fromiter(map(_DATA_PTR, grads), dtype=np.intp, count=len(grads))
+        except RuntimeError:  # a sparse gradient has no data pointer
             return False
+        if not all(map(_IS_CONTIGUOUS, grads)):
+            return False
+        direct_p = bucket.params[bucket.n_packed:]
+        if not all(map(_IS_CONTIGUOUS, direct_p)):
+            return False
+        p_addr = bucket.p_addr
+        if direct_p:  # packed params' addresses are fixed (checked in _fresh), the rest may move
+            p_addr[bucket.n_packed:] = np.fromiter(map(_DATA_PTR, direct_p), dtype=np.intp,
+                                                    count=len(direct_p))
         step = int(bucket.steps[0]) + 1
-        constants = K.adam_constants(hp, step, _np_dtype(bucket.dtype))
-        if bucket.n_packed:
-            torch._foreach_copy_(bucket.g_views, packed_g)
-            self._kernel(bucket, _np(bucket.flat_p), _np(bucket.flat_g), 0, bucket.packed_end,
-                         constants)
-        if direct_p:
-            self._kernel_tensors(bucket, p_addr, g_addr, constants)
+        self._kernel_tensors(bucket, p_addr, g_addr,
+                             K.adam_constants(hp, step, _np_dtype(bucket.dtype)))
         return True
 
     @staticmethod
     def _kernel_tensors(bucket: _Bucket, p_addr: np.ndarray, g_addr: np.ndarray,
                         constants: tuple) -> None:
-        """One call for every direct param (``p_addr``, ``g_addr``: their data addresses)."""
-        d = bucket.direct
+        """One call for every param (``p_addr``, ``g_addr``: their data addresses)."""
+        d = bucket.index
         _use_threads(d.total)
         index = (p_addr, g_addr, d.offsets, d.sizes, d.chunk_tensor, d.chunk_lo, d.chunk_hi)
         like = np.zeros(1, _np_dtype(bucket.dtype))
@@ -269,9 +282,7 @@ class FlatEngine:
 
     def _kernel_one(self, bucket: _Bucket, i: int, grad: torch.Tensor, constants: tuple) -> None:
         p = bucket.params[i]
-        g = grad.to(dtype=bucket.dtype, device="cpu")
-        g = g.to_dense() if g.is_sparse else g
-        g = g.contiguous().view(-1)
+        g = grad.to(dtype=bucket.dtype, device="cpu").contiguous().view(-1)
         p_data = p.detach()
         lo = bucket.offsets[i]
         if p_data.is_contiguous():
@@ -346,7 +357,6 @@ class FlatEngine:
         total = offset
         if b.n_packed:
             b.flat_p = torch.zeros(b.packed_end, dtype=b.dtype)
-            b.flat_g = torch.zeros(b.packed_end, dtype=b.dtype)
         store = {"fp32": b.dtype, "bf16": torch.bfloat16}.get(b.precision)
         for key in b.keys:
             if b.precision == "8bit":
@@ -366,12 +376,11 @@ class FlatEngine:
                 view.copy_(p.detach())
                 p.data = view
                 b.p_views.append(view)
-                b.g_views.append(b.flat_g[lo:lo + n].view(p.shape))
             if opt.state.get(p):
                 self._adopt_state(b, i)
         b.p_ptrs = [p.data_ptr() for p in b.params[:b.n_packed]]
-        b.direct = _DirectIndex.build(b.offsets[b.n_packed:],
-                                      [p.numel() for p in b.params[b.n_packed:]])
+        b.p_addr = np.array([p.data_ptr() for p in b.params], dtype=np.intp)
+        b.index = _TensorIndex.build(b.offsets, [p.numel() for p in b.params])
 
     def _adopt_state(self, b: _Bucket, i: int) -> None:
         """Move param i's existing state (any stored format) into the buffers, then view it."""
