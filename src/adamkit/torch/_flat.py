@@ -57,7 +57,7 @@ AUTO_MIN_NUMEL = 1 << 15  # fused=None uses the engine for groups at least this 
 # Larger ones use as many threads as torch does (torch.set_num_threads is the user's knob).
 # On a shared machine a fork-join costs up to a scheduler time slice (ms) whenever the other core
 # is busy, so only work that takes several ms on one thread is split.
-PARALLEL_MIN = 1 << 23
+PARALLEL_MIN = 1 << 22
 _GRAD = operator.attrgetter("grad")
 _DATA_PTR = torch.Tensor.data_ptr
 _IS_CONTIGUOUS = torch.Tensor.is_contiguous
