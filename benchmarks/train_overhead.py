@@ -92,6 +92,8 @@ def main(argv=None) -> dict:
     cfg_diag = TrainConfig.from_dict({**base, "diagnostics": True})
     if ds is None:
         ds = Trainer(cfg, tempfile.mkdtemp(), quiet=True).ds
+    # the trainer sets the thread count and flush-denormal mode process-wide when it is built,
+    # and every timed run builds one first, so the plain loop runs under the same settings
     times: dict[str, list[float]] = {"plain": [], "trainer": [], "trainer, no progress bar": [],
                                      "trainer+diagnostics": []}
 

@@ -26,7 +26,8 @@ OUT/diagnostics.json and OUT/diagnostics.png.
 CONFIG_FLAGS = (
     "dataset", "model", "optimizer", "lr", "betas", "eps", "weight_decay", "momentum",
     "amsgrad", "nesterov", "eps_mode", "weight_decay_mode", "clip_global_norm", "schedule",
-    "warmup_epochs", "epochs", "batch_size", "eval_batch_size", "seed", "threads", "data_dir",
+    "warmup_epochs", "epochs", "batch_size", "eval_batch_size", "seed", "threads",
+    "flush_denormal", "data_dir",
     "diagnostics", "diagnostics_every",
 )
 # recipe fields that belong to one optimizer and are dropped when the optimizer changes
@@ -74,8 +75,11 @@ def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) ->
     r.add_argument("--eval-batch-size", dest="eval_batch_size", type=int, help=argparse.SUPPRESS)
     r.add_argument("--seed", type=int, help="fixes weights, data order and dropout (default 0)")
     r.add_argument("--threads", type=int,
-                   help="torch.set_num_threads (default 1; 2 for mnist/cifar recipes); "
-                        "stored for bitwise resumes")
+                   help="torch.set_num_threads (default 1: robust on shared machines; try 2 on an "
+                        "idle one); stored for bitwise resumes")
+    r.add_argument("--keep-denormals", dest="flush_denormal", action="store_false", default=None,
+                   help="do not flush subnormal floats to zero (default: flush; they can make "
+                        "CPU steps 15x slower)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     r.add_argument("--no-plots", dest="plots", action="store_false",
                    help="skip the PNG figures (JSON results are still written)")

@@ -17,15 +17,15 @@ RECIPES: dict[str, dict] = {
     ),
     "mnist": dict(
         dataset="mnist", model="mnist-cnn", optimizer="adam", lr=3e-3, batch_size=64,
-        epochs=3, schedule="onecycle", threads=2,
+        epochs=3, schedule="onecycle",
     ),
     "fashion-mnist": dict(
         dataset="fashion-mnist", model="mnist-cnn", optimizer="adam", lr=3e-3, batch_size=64,
-        epochs=5, schedule="onecycle", threads=2,
+        epochs=5, schedule="onecycle",
     ),
     "cifar10": dict(
         dataset="cifar10", model="cifar-cnn", optimizer="adam", lr=2e-3, batch_size=128,
-        epochs=10, schedule="onecycle", threads=2,
+        epochs=10, schedule="onecycle",
     ),
     "shapes": dict(
         dataset="shapes", model="unet", optimizer="adam", lr=3e-3, batch_size=16, epochs=8,
