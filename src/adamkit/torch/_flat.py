@@ -181,6 +181,10 @@ class FlatEngine:
         self.plans: dict[int, tuple] = {}  # id(group) -> (params list object, n params, buckets)
         self.paths: dict[int, str] = {}  # id(group) -> "engine" or why the rule path took it
 
+    def __getstate__(self) -> dict:
+        # a copied or pickled optimizer rebuilds its layout around its own tensors
+        return {"optimizer": self.optimizer, "plans": {}, "paths": {}}
+
     def invalidate(self) -> None:
         """Forget every layout (after load_state_dict, add_param_group, ...): rebuilt on next step."""
         self.plans.clear()
