@@ -223,3 +223,20 @@ def test_state_bytes_per_param_and_loading_across_precisions():
         for p in opt.param_groups[0]["params"]:
             p.grad = torch.ones_like(p)
         opt.step()
+
+
+def test_several_groups_and_a_group_added_later():
+    pa = make_params()
+    pb = twin(pa)
+
+    def groups(ps):
+        return [{"params": ps[:4]}, {"params": ps[4:6], "lr": 0.005, "weight_decay": 0.1}]
+
+    ours = ak.AdamW(groups(pa), lr=0.01, fused=True)
+    ref = ak.AdamW(groups(pb), lr=0.01, fused=False)
+    run(ours, ref, pa, pb, steps=4)
+    for opt, ps in ((ours, pa), (ref, pb)):
+        opt.add_param_group({"params": ps[6:], "lr": 0.02, "amsgrad": True})
+    run(ours, ref, pa, pb, steps=4, seed=9)
+    assert [ours._engine.paths[id(g)] for g in ours.param_groups] == ["engine"] * 3
+    assert_states_close(ours, ref, pa, pb, 1e-5)
