@@ -371,3 +371,13 @@ def test_adamkit_train_with_no_flags_reaches_97_5_percent(tmp_path, capsys, monk
     assert summary["config"]["recipe"] == "digits" and summary["epochs"] == 12
     assert summary["test_accuracy"] >= 0.975
     assert (tmp_path / "runs" / "digits" / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 4096])
+def test_diagnostics_quantiles_equal_numpy(n):
+    import numpy as np
+
+    from adamkit.train.diagnostics import QUANTILES, _quantiles
+
+    x = torch.randn(n, generator=torch.Generator().manual_seed(n))
+    np.testing.assert_allclose(_quantiles(x), np.quantile(x.double().numpy(), QUANTILES), rtol=1e-12)

@@ -27,11 +27,17 @@ import torch
 from adamkit import rules
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+_Q = np.array(QUANTILES)
 
 
 def _quantiles(values: torch.Tensor) -> list[float]:
-    """``QUANTILES`` of ``values`` (linear interpolation between order statistics)."""
-    return np.quantile(values.detach().reshape(-1).double().numpy(), QUANTILES).tolist()
+    """``QUANTILES`` of ``values``, interpolating linearly between order statistics (NumPy's
+    default method), with one sort and no per-call set-up (np.quantile's dominated the cost)."""
+    v = np.sort(values.detach().reshape(-1).double().numpy())
+    pos = _Q * (v.size - 1)
+    lo = pos.astype(np.int64)
+    hi = np.minimum(lo + 1, v.size - 1)
+    return (v[lo] + (v[hi] - v[lo]) * (pos - lo)).tolist()
 
 
 def _rms(t: torch.Tensor) -> float:
