@@ -240,3 +240,15 @@ def test_several_groups_and_a_group_added_later():
     run(ours, ref, pa, pb, steps=4, seed=9)
     assert [ours._engine.paths[id(g)] for g in ours.param_groups] == ["engine"] * 3
     assert_states_close(ours, ref, pa, pb, 1e-5)
+
+
+def test_a_step_leaves_torch_thread_setting_alone():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        params = [torch.nn.Parameter(torch.randn(_flat.PARALLEL_MIN + 1))]
+        params[0].grad = torch.ones_like(params[0])
+        ak.Adam(params, fused=True).step()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

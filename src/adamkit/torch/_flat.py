@@ -67,9 +67,18 @@ def _any_none(items: list) -> bool:
     return any(map(operator.is_, items, itertools.repeat(None)))  # C speed, no tensor __eq__
 
 
-def _use_threads(n_elements: int) -> None:
-    wanted = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+def _run(kernel: Any, n_elements: int, *args: Any) -> None:
+    """``kernel(*args)`` on as many threads as torch uses (one below ``PARALLEL_MIN``).
+
+    Numba's OpenMP pool can share the OpenMP runtime with torch, and starting it resets the
+    runtime's thread count: torch's setting is put back, so the user's choice stands.
+    """
+    torch_threads = torch.get_num_threads()
+    wanted = min(torch_threads, numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(1 if n_elements < PARALLEL_MIN else max(1, wanted))
+    kernel(*args)
+    if torch.get_num_threads() != torch_threads:
+        torch.set_num_threads(torch_threads)
 RULES = ("adam", "adamw")
 DTYPES = (torch.float32, torch.float64)
 
@@ -273,16 +282,15 @@ class FlatEngine:
                         constants: tuple) -> None:
         """One call for every param (``p_addr``, ``g_addr``: their data addresses)."""
         d = bucket.index
-        _use_threads(d.total)
         index = (p_addr, g_addr, d.offsets, d.sizes, d.chunk_tensor, d.chunk_lo, d.chunk_hi)
         like = np.zeros(1, _np_dtype(bucket.dtype))
         arrays = bucket.state_arrays(0, bucket.moments["exp_avg"].numel())
         if bucket.precision == "8bit":
-            K.adam_8bit_tensors(*index, *arrays, like, bucket.amsgrad, *constants)
+            _run(K.adam_8bit_tensors, d.total, *index, *arrays, like, bucket.amsgrad, *constants)
         elif bucket.precision == "bf16":
-            K.adam_bf16_tensors(*index, *arrays, like, bucket.amsgrad, *constants)
+            _run(K.adam_bf16_tensors, d.total, *index, *arrays, like, bucket.amsgrad, *constants)
         else:
-            K.adam_float_tensors(*index, *arrays, bucket.amsgrad, *constants)
+            _run(K.adam_float_tensors, d.total, *index, *arrays, bucket.amsgrad, *constants)
 
     def _kernel_one(self, bucket: _Bucket, i: int, grad: torch.Tensor, constants: tuple) -> None:
         p = bucket.params[i]
@@ -301,14 +309,13 @@ class FlatEngine:
                 constants: tuple) -> None:
         if p.size == 0:
             return
-        _use_threads(p.size)
         arrays = bucket.state_arrays(lo, hi)
         if bucket.precision == "8bit":
-            K.run_adam_8bit(p, g, *arrays, bucket.amsgrad, constants)
+            _run(K.adam_8bit, p.size, p, g, *arrays, bucket.amsgrad, *constants)
         elif bucket.precision == "bf16":
-            K.adam_bf16(p, g, *arrays, bucket.amsgrad, *constants)
+            _run(K.adam_bf16, p.size, p, g, *arrays, bucket.amsgrad, *constants)
         else:
-            K.adam_float(p, g, *arrays, bucket.amsgrad, *constants)
+            _run(K.adam_float, p.size, p, g, *arrays, bucket.amsgrad, *constants)
 
     # -- building the layout ---------------------------------------------------------------------
 
