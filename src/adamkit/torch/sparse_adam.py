@@ -23,6 +23,11 @@ Same constructor arguments, defaults, validation and state (``step`` a Python in
   tensor), so one optimizer can train a model whose embedding is sparse and whose other layers
   are dense. torch's SparseAdam raises on them.
 
+Numerics: equal to torch's up to rounding (torch writes the moment update as
+``old + (1-β)·(new - old)``, the rule as ``β·old + (1-β)·new``; both are exact formulas). A
+float32 *tensor* ``lr`` is used at its float32 value in both, but torch then computes the step size
+in float32 tensor arithmetic, the rule in float64.
+
 Reference: torch.optim.SparseAdam; Kingma & Ba, arXiv:1412.6980, Section 2 (the ε-hat form).
 """
 
