@@ -39,10 +39,6 @@ def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
     """The class for optimizer ``name`` (one of ``OPTIMIZERS``)."""
     if name not in CLASS_NAMES:
         raise choice("optimizer", name, OPTIMIZERS)
-    if name == "sparse_adam":
-        from adamkit.torch.sparse_adam import SparseAdam
-
-        return SparseAdam
     import adamkit.torch as backend  # torch.optim has the same classes (drop-ins) minus options
 
     return getattr(backend, CLASS_NAMES[name])
