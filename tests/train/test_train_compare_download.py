@@ -53,6 +53,18 @@ def test_compare_json_and_lr_override(tmp_path, capsys):
     assert result["table"][0]["lr"] == 0.02
 
 
+def test_compare_option_flags_go_to_the_optimizers_that_take_them(tmp_path, capsys):
+    argv = ["compare", "--optimizers", "adam,rmsprop", "--momentum", "0.5", "--epochs", "1",
+            "--out", str(tmp_path), "--quiet", "--no-plots"]
+    assert cli.main(argv) == 0
+    cfg = {n: json.loads((tmp_path / n / "summary.json").read_text())["config"]
+           for n in ("adam", "rmsprop")}
+    assert cfg["rmsprop"]["momentum"] == 0.5 and cfg["adam"]["momentum"] is None
+    argv = ["compare", "--optimizers", "adam,adamw", "--momentum", "0.5", "--out", str(tmp_path)]
+    assert cli.main(argv) == 2
+    assert "--momentum applies to none of adam, adamw" in capsys.readouterr().err
+
+
 # -- data get ---------------------------------------------------------------------------------------
 @pytest.fixture
 def server(tmp_path):

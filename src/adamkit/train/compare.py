@@ -2,7 +2,8 @@
 
 The seed fixes the initial weights (the model is built before the optimizer, which draws no
 random numbers) and ``trainer.epoch_order`` fixes the batches, so the runs differ only in the
-optimizer. Each optimizer gets its usual learning rate (``DEFAULT_LR``) unless ``--lr`` is given.
+optimizer. Each optimizer gets its usual learning rate (``DEFAULT_LR``) unless ``--lr`` is given;
+an option flag such as ``--momentum`` goes to the optimizers that take it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from adamkit.errors import choice
+from adamkit.errors import UsageError, choice
 from adamkit.train import optim_factory, plots
 from adamkit.train.trainer import train
 
@@ -32,8 +33,17 @@ def compare(args, names: list[str]) -> dict:
         if n not in optim_factory.OPTIMIZERS:
             raise choice("optimizer", n, optim_factory.OPTIMIZERS)
     configs = {}
+    from adamkit.train.cli import _OPTIMIZER_FIELDS
+
     for n in names:
         cfg, given = resolve_config(args, optimizer=n)
+        # an option flag (--momentum, --betas, ...) goes to the optimizers that take it
+        for key in sorted(set(given) & set(_OPTIMIZER_FIELDS)):
+            if key not in optim_factory.accepted_options(n):
+                if not any(key in optim_factory.accepted_options(m) for m in names):
+                    raise UsageError(f"--{key.replace('_', '-')} applies to none of "
+                                     f"{', '.join(names)}")
+                setattr(cfg, key, None)
         if "lr" not in given:
             cfg.lr = DEFAULT_LR[n]
         if "momentum" not in given and n in DEFAULT_MOMENTUM:
