@@ -28,7 +28,7 @@ class Preset:
 
 
 def _transformer_shapes(layers: int, width: int, vocab: int, context: int) -> tuple:
-    shapes = [(vocab, width), (context, width)]
+    shapes: list[tuple[int, ...]] = [(vocab, width), (context, width)]
     for _ in range(layers):
         for _ in range(4):  # q, k, v, output projections and their biases
             shapes += [(width, width), (width,)]

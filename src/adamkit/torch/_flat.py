@@ -74,7 +74,7 @@ def _run(kernel: Any, n_elements: int, *args: Any) -> None:
     runtime's thread count: torch's setting is put back, so the user's choice stands.
     """
     torch_threads = torch.get_num_threads()
-    wanted = min(torch_threads, numba.config.NUMBA_NUM_THREADS)
+    wanted = min(torch_threads, getattr(numba.config, "NUMBA_NUM_THREADS", 1))
     numba.set_num_threads(1 if n_elements < PARALLEL_MIN else max(1, wanted))
     kernel(*args)
     if torch.get_num_threads() != torch_threads:
@@ -145,17 +145,17 @@ class _Bucket:
     offsets: list = field(default_factory=list)  # element offset of each param in the buffers
     n_packed: int = 0  # params[:n_packed] are packed (views of one flat param buffer)
     packed_end: int = 0  # elements in the packed region
-    flat_p: torch.Tensor | None = None
+    flat_p: Any = None  # torch.Tensor once laid out (as the fields below)
     p_views: list = field(default_factory=list)
     p_ptrs: list = field(default_factory=list)
-    steps: torch.Tensor | None = None
+    steps: Any = None
     moments: dict = field(default_factory=dict)  # key -> flat tensor (codes for 8-bit)
     absmax: dict = field(default_factory=dict)  # 8-bit: key -> flat float32 tensor
     np_moments: dict = field(default_factory=dict)
     np_absmax: dict = field(default_factory=dict)
-    initialized: np.ndarray | None = None  # bool per param: state[p] filled in
-    index: _TensorIndex | None = None  # every param's moments and the parallel work items
-    p_addr: np.ndarray | None = None  # every param's data address (packed: fixed)
+    initialized: Any = None  # bool per param: state[p] filled in
+    index: Any = None  # _TensorIndex: every param's moments and the parallel work items
+    p_addr: Any = None  # every param's data address (packed: fixed)
 
     @property
     def keys(self) -> tuple:
@@ -187,7 +187,7 @@ class FlatEngine:
 
     def __init__(self, optimizer: Any) -> None:
         self.optimizer = optimizer
-        self.plans: dict[int, tuple] = {}  # id(group) -> (params list object, n params, buckets)
+        self.plans: dict[int, Any] = {}  # id(group) -> (params list object, n params, buckets)
         self.paths: dict[int, str] = {}  # id(group) -> "engine" or why the rule path took it
 
     def __getstate__(self) -> dict:
@@ -203,7 +203,7 @@ class FlatEngine:
     def step_group(self, group: dict) -> bool:
         """Do ``group``'s step; False (nothing touched) when the rule path must do it."""
         reason = unsupported_reason(self.optimizer, group)
-        plan = self.plans.get(id(group)) if reason is None else None
+        plan: Any = self.plans.get(id(group)) if reason is None else None
         params = group["params"]
         if reason is None and (plan is None or plan[0] is not params or plan[1] != len(params)
                                or not self._fresh(plan)):
@@ -236,8 +236,8 @@ class FlatEngine:
         steps = bucket.steps.numpy()
         all_active = not _any_none(grads)
         if all_active and not bucket.initialized.all():
-            for i in np.flatnonzero(~bucket.initialized):
-                self._init_state(bucket, int(i))
+            for new in np.flatnonzero(~bucket.initialized):
+                self._init_state(bucket, int(new))
         if all_active and steps.min() == steps.max() and self._fast_step(bucket, grads, hp):
             bucket.steps += 1
             return
@@ -328,7 +328,7 @@ class FlatEngine:
         if group.get("fused") is None:
             total = sum(p.numel() for p in params)
             if total < AUTO_MIN_NUMEL:  # too small to gain; the rule path is torch's bit for bit
-                plan = (params, len(params), f"small group ({total} < {AUTO_MIN_NUMEL} elements)")
+                plan: Any = (params, len(params), f"small group ({total} < {AUTO_MIN_NUMEL} elements)")
                 self.plans[id(group)] = plan
                 return plan
         for p in params:
