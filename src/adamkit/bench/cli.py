@@ -32,7 +32,7 @@ def register(subparsers) -> None:
                               description=HELP,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="all",
-                   help="big, transformer, many-small, mlp, or all (default)")
+                   help="big, transformer, many-small, mlp (comma-separated), or all (default)")
     p.add_argument("--quick", action="store_true", help="small sizes (seconds; for CI)")
     p.add_argument("--rounds", type=int, default=15, help="timed rounds (default 15, >= 10 for "
                    "figures you quote)")
@@ -55,7 +55,8 @@ def main(args: argparse.Namespace) -> int:
     from adamkit.bench.report import table
     from adamkit.bench.run import CONTENDERS, run_preset
 
-    names = list(presets.PRESETS) if args.preset == "all" else [args.preset]
+    names = (list(presets.PRESETS) if args.preset == "all"
+             else [n.strip() for n in args.preset.split(",") if n.strip()])
     for name in names:
         if name not in presets.PRESETS:
             raise choice("preset", name, [*presets.PRESETS, "all"])
