@@ -381,3 +381,12 @@ def test_diagnostics_quantiles_equal_numpy(n):
 
     x = torch.randn(n, generator=torch.Generator().manual_seed(n))
     np.testing.assert_allclose(_quantiles(x), np.quantile(x.double().numpy(), QUANTILES), rtol=1e-12)
+
+
+def test_run_restores_process_wide_settings(tmp_path):
+    from adamkit.train.trainer import flushes_denormals
+
+    threads = torch.get_num_threads()
+    assert not flushes_denormals()
+    train(_cfg(epochs=1, threads=threads + 1), tmp_path, quiet=True, plots=False)
+    assert torch.get_num_threads() == threads and not flushes_denormals()

@@ -112,6 +112,25 @@ def _quiet_numba_threads() -> None:
         numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
 
+def flushes_denormals() -> bool:
+    """Whether this thread flushes subnormal floats to zero (torch has a setter, no getter)."""
+    return float(torch.tensor([1e-40], dtype=torch.float32).mul(1.0)[0]) == 0.0
+
+
+@contextmanager
+def process_settings(cfg: TrainConfig):
+    """``torch.set_num_threads(cfg.threads)`` and ``torch.set_flush_denormal(cfg.flush_denormal)``
+    for the duration of a run, restored afterwards (they are process-wide)."""
+    threads, flush = torch.get_num_threads(), flushes_denormals()
+    torch.set_num_threads(cfg.threads)
+    torch.set_flush_denormal(cfg.flush_denormal)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_flush_denormal(flush)
+
+
 def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -145,8 +164,6 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.quiet, self.log_every, self.plots = quiet, log_every, plots
         self.progress = (not quiet and sys.stderr.isatty()) if progress is None else progress
-        torch.set_num_threads(cfg.threads)
-        torch.set_flush_denormal(cfg.flush_denormal)  # process-wide, like the thread count
         _quiet_numba_threads()
         _seed_everything(cfg.seed)
         self.ds = dataset or datasets.load(cfg.dataset, cfg.data_dir, **cfg.dataset_options)
@@ -257,7 +274,7 @@ class Trainer:
         self._rewrite_metrics()
         stop = stop or StopRequest()
         try:
-            with stop.installed():
+            with stop.installed(), process_settings(self.cfg):
                 interrupted = self._loop(stop)
         finally:
             self.writer.wait()  # every checkpoint is on disk before we return or raise
