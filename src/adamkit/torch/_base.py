@@ -179,14 +179,14 @@ class RuleOptimizer(torch.optim.Optimizer):
             )
             _real(p).copy_(new_p)
             if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
-                new_arrays = _precision.encode_state(new_arrays, self.state_precision, p)
-                _precision.store_state(state, stored, new_arrays)
-                new_arrays = {}
-            for key, value in new_arrays.items():
-                if key in arrays:
-                    _real(arrays[key]).copy_(value)
-                else:  # created on the first step (SGD's momentum buffer, as torch does)
-                    state[key] = torch.view_as_complex(value) if p.is_complex() else value.clone()
+                encoded = _precision.encode_state(new_arrays, self.state_precision, p)
+                _precision.store_state(state, stored, encoded)
+            else:
+                for key, value in new_arrays.items():
+                    if key in arrays:
+                        _real(arrays[key]).copy_(value)
+                    else:  # created on the first step (SGD's momentum buffer, as torch does)
+                        state[key] = torch.view_as_complex(value) if p.is_complex() else value.clone()
             if self.rule.counts_steps:
                 state["step"] += 1
 
