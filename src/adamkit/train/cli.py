@@ -25,14 +25,15 @@ OUT/diagnostics.json and OUT/diagnostics.png.
 # config fields a flag may set; the dest names equal TrainConfig's field names
 CONFIG_FLAGS = (
     "dataset", "model", "optimizer", "lr", "betas", "eps", "weight_decay", "momentum",
-    "amsgrad", "nesterov", "eps_mode", "weight_decay_mode", "clip_global_norm", "schedule",
+    "amsgrad", "nesterov", "eps_mode", "weight_decay_mode", "state_precision", "clip_global_norm",
+    "schedule",
     "warmup_epochs", "epochs", "batch_size", "eval_batch_size", "seed", "threads",
     "flush_denormal", "data_dir",
     "diagnostics", "diagnostics_every",
 )
 # recipe fields that belong to one optimizer and are dropped when the optimizer changes
 _OPTIMIZER_FIELDS = ("betas", "eps", "weight_decay", "momentum", "amsgrad", "nesterov",
-                     "eps_mode", "weight_decay_mode")
+                     "eps_mode", "weight_decay_mode", "state_precision")
 
 
 def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) -> None:
@@ -62,6 +63,8 @@ def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) ->
                    help="where epsilon goes (adamkit optimizers)")
     o.add_argument("--weight-decay-mode", dest="weight_decay_mode",
                    choices=("l2", "decoupled", "independent"), help="weight decay form (adamkit)")
+    o.add_argument("--state-precision", dest="state_precision", choices=("fp32", "bf16", "8bit"),
+                   help="how Adam's moments are stored: fp32 8, bf16 4, 8bit ~2 bytes/param")
     o.add_argument("--clip-global-norm", dest="clip_global_norm", type=float, metavar="C",
                    help="clip the gradients' global L2 norm to C")
     o.add_argument("--schedule", metavar="SPEC",

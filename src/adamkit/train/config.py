@@ -35,6 +35,7 @@ class TrainConfig:
     nesterov: bool | None = None
     eps_mode: str | None = None
     weight_decay_mode: str | None = None
+    state_precision: str | None = None  # adamkit's fp32 (default) | bf16 | 8bit moments
     clip_global_norm: float | None = None
     schedule: str = "constant"
     warmup_epochs: float = 0.0

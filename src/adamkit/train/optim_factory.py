@@ -31,7 +31,7 @@ ADAM_FAMILY = ("adam", "adamw", "sparse_adam")
 # Options with an obvious "not given" value; everything else is passed only when set.
 OPTION_FLAGS = (
     "lr", "betas", "eps", "weight_decay", "momentum", "amsgrad", "nesterov",
-    "clip_global_norm", "eps_mode", "weight_decay_mode",
+    "clip_global_norm", "eps_mode", "weight_decay_mode", "state_precision",
 )
 
 
@@ -45,7 +45,7 @@ def optimizer_class(name: str) -> type[torch.optim.Optimizer]:
 
 
 # keyword options every adamkit.torch optimizer takes through **adamkit_options
-ADAMKIT_OPTIONS = {"clip_global_norm", "clip_norm", "clip_value", "nonfinite"}
+ADAMKIT_OPTIONS = {"clip_global_norm", "clip_norm", "clip_value", "nonfinite", "state_precision"}
 
 
 def accepted_options(name: str) -> set[str]:

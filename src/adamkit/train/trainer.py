@@ -91,27 +91,6 @@ def versions() -> dict:
     }
 
 
-def _quiet_numba_threads() -> None:
-    """Ask Numba (adamkit.torch's fused kernels) for its ``workqueue`` threading layer, whose idle
-    workers sleep, unless a layer was already chosen or started.
-
-    Numba's default here is OpenMP, whose idle workers spin; beside torch's own threads on a
-    2-core machine that made an MNIST epoch 5x slower and erratic (74 s instead of 14 s, measured
-    with ``--threads 1``). The layer is fixed at Numba's first parallel launch, so this only acts
-    before it; ``NUMBA_THREADING_LAYER`` in the environment wins.
-    """
-    import os
-
-    if os.environ.get("NUMBA_THREADING_LAYER") or "numba" not in sys.modules:
-        return
-    import numba
-
-    try:
-        numba.threading_layer()  # raises ValueError while no parallel region has run yet
-    except ValueError:
-        numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
-
-
 def flushes_denormals() -> bool:
     """Whether this thread flushes subnormal floats to zero (torch has a setter, no getter)."""
     return float(torch.tensor([1e-40], dtype=torch.float32).mul(1.0)[0]) == 0.0
@@ -164,7 +143,6 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.quiet, self.log_every, self.plots = quiet, log_every, plots
         self.progress = (not quiet and sys.stderr.isatty()) if progress is None else progress
-        _quiet_numba_threads()
         _seed_everything(cfg.seed)
         self.ds = dataset or datasets.load(cfg.dataset, cfg.data_dir, **cfg.dataset_options)
         self.model = models.build(cfg.model, self.ds, sparse=cfg.optimizer == "sparse_adam")
