@@ -180,3 +180,10 @@ def test_constructor_defaults_equal_torch_optim():
             assert ours[arg].kind == spec.kind, f"{name}.{arg} kind"
         positional = [a for a, s in peer.items() if s.kind == s.POSITIONAL_OR_KEYWORD]
         assert [a for a, s in ours.items() if s.kind == s.POSITIONAL_OR_KEYWORD] == positional
+
+
+@pytest.mark.parametrize("name", ["SGD", "RMSprop", "Adagrad"])
+def test_low_precision_state_is_refused_where_there_are_no_adam_moments(name):
+    with pytest.raises(ValueError, match=f"{name}: state_precision='8bit' applies to Adam-family"):
+        getattr(ak, name)([torch.nn.Parameter(torch.ones(1))], state_precision="8bit")
+

@@ -146,11 +146,11 @@ def test_state_dict_is_torchs_format():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"lr": -1.0}, "Invalid learning rate: -1.0"),
-    ({"eps": 0.0}, "Invalid epsilon value"),
-    ({"betas": (1.0, 0.9)}, "Invalid beta parameter at index 0"),
-    ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
-    ({"weight_decay": -0.1}, "Invalid weight_decay value: -0.1"),
+    ({"lr": -1.0}, r"invalid lr -1.0; valid range \(0, inf\)"),
+    ({"eps": 0.0}, r"invalid eps 0.0; valid range \(0, inf\)"),
+    ({"betas": (1.0, 0.9)}, r"invalid betas\[0\] 1.0; valid range \[0, 1\)"),
+    ({"betas": (0.9, -0.1)}, r"invalid betas\[1\] -0.1"),
+    ({"weight_decay": -0.1}, r"invalid weight_decay -0.1; valid range \[0, inf\)"),
     ({"lr": torch.tensor([0.1, 0.2])}, "Tensor lr must be 1-element"),
 ])
 def test_constructor_validation(kwargs, message):

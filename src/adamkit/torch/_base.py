@@ -72,6 +72,10 @@ class RuleOptimizer(torch.optim.Optimizer):
         clipping.validate(options)
         hp = self.rule.validate(hyperparameters)
         hp.pop("lr_factor")  # derived each step from the scheduler, not a setting
+        moments = set(self.rule.init(torch.zeros(1), hp, torch)) & set(_precision.MOMENT_KEYS)
+        if self.state_precision != "fp32" and not moments:
+            raise ValueError(f"{name}: state_precision={self.state_precision!r} applies to Adam-family "
+                             f"moments, which {name} does not keep; valid: 'fp32'")
         defaults = {**hp, "foreach": foreach, "capturable": False, "differentiable": False,
                     "fused": fused, "nonfinite": nonfinite, **options}
         self.skipped_steps = 0

@@ -54,16 +54,16 @@ class SparseAdam(torch.optim.Optimizer):
     ) -> None:
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
+        # torch's SparseAdam is stricter than Adam here (lr and eps must be > 0): keep its ranges.
         if not lr > 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+            raise ValueError(f"SparseAdam: invalid lr {lr}; valid range (0, inf)")
         if not eps > 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+            raise ValueError(f"SparseAdam: invalid eps {eps}; valid range (0, inf)")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"SparseAdam: invalid betas[{i}] {beta}; valid range [0, 1)")
         if not weight_decay >= 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}; valid: >= 0")
+            raise ValueError(f"SparseAdam: invalid weight_decay {weight_decay}; valid range [0, inf)")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "maximize": maximize,
                     "weight_decay": weight_decay}
         super().__init__(params, defaults)
