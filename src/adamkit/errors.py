@@ -1,4 +1,7 @@
-"""The one error type a user of the command line is meant to see."""
+"""The errors a user is meant to see: the CLI prints their message on one line, never a traceback.
+
+Everything else (internal bugs included) keeps its traceback.
+"""
 
 
 class UsageError(ValueError):
@@ -6,6 +9,14 @@ class UsageError(ValueError):
 
     The message names the bad value and the valid ones, e.g.
     ``unknown function 'rosenbrok'; valid: beale, booth, ...``.
+    """
+
+
+class HyperparameterError(UsageError):
+    """An invalid hyperparameter value, named with its valid range or choices.
+
+    A ``ValueError`` (as torch.optim raises for bad hyperparameters), and a :class:`UsageError`, so
+    the CLI shows it as one line.
     """
 
 
