@@ -23,6 +23,12 @@ OPTIONS = [
 RULE = rules.get("adam")
 
 
+def _hyperparameters(options):
+    """Validated settings, plus the schedule factor a front end sets each step (``lr_factor``)."""
+    settings = {k: v for k, v in options.items() if k != "lr_factor"}
+    return {**RULE.validate(settings), "lr_factor": options.get("lr_factor", 1.0)}
+
+
 def _dummy(dtype):
     return np.zeros(1, dtype)
 
@@ -30,7 +36,7 @@ def _dummy(dtype):
 @pytest.mark.parametrize("options", OPTIONS, ids=str)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 def test_float_kernel_equals_the_rule(options, dtype):
-    hp = RULE.validate(options)
+    hp = _hyperparameters(options)
     gen = torch.Generator().manual_seed(0)
     n = 1000
     p_rule = torch.randn(n, generator=gen, dtype=dtype)
@@ -77,7 +83,7 @@ def P_np(t):  # noqa: N802  bf16 tensor -> its uint16 bits
 @pytest.mark.parametrize("precision", ["bf16", "8bit"])
 def test_low_precision_kernels_equal_decode_rule_encode(options, precision):
     """One step from the same stored state: kernel == decode -> rule -> encode (the reference)."""
-    hp = RULE.validate(options)
+    hp = _hyperparameters(options)
     gen = torch.Generator().manual_seed(1)
     n = 256 * 20 + 77  # a partial last block
     p = torch.randn(n, generator=gen)

@@ -13,6 +13,10 @@ of the same structure; the inputs are never modified. Any hyperparameter may be 
 broadcasts against the params, which runs many configurations at once: with params of shape
 ``(C, dim)`` and ``lr`` of shape ``(C, 1)``, row ``c`` follows configuration ``c`` exactly.
 Computation happens in the params' dtype (use float64 for the reference).
+
+Hyperparameters take torch's names (``lr``, ``betas``, ``eps``) or the ones the source documents
+write (Keras's ``learning_rate``, ``beta_1``/``beta1``, ``beta_2``/``beta2``, ``epsilon``):
+``Adam(learning_rate=0.01, beta_1=0.8)`` is ``Adam(lr=0.01, betas=(0.8, 0.999))``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from adamkit import clipping, rules
+from adamkit.errors import UsageError
 from adamkit.rules import Rule
 
 
@@ -48,10 +53,12 @@ class Optimizer:
         }
         clipping.validate(self.clip_options)
         self.state: dict[Any, dict] = {}
+        self.shapes: dict[Any, tuple] = {}  # the shape of each array the state was made for
         self.step_count = 0
 
     def update(self, params: Any, grads: Any) -> Any:
         keys, param_list, grad_list = _flatten(params, grads)
+        self._check_shapes(keys, param_list)
         grad_list = clipping.clip(grad_list, self.clip_options, np)
         step = self.step_count = self.step_count + 1
         hp = self._hyperparameters(step)
@@ -59,9 +66,21 @@ class Optimizer:
         for key, p, g in zip(keys, param_list, grad_list, strict=True):
             if key not in self.state:
                 self.state[key] = self.rule.init(p, hp, np)
+                self.shapes[key] = p.shape
             new_p, self.state[key] = self.rule.update(p, g, self.state[key], step, hp, np)
             new_params.append(new_p)
         return _unflatten(params, keys, new_params)
+
+    def _check_shapes(self, keys: list, arrays: list) -> None:
+        """One optimizer, one set of arrays: its state and step count belong to them."""
+        for key, p in zip(keys, arrays, strict=True):
+            known = self.shapes.get(key)
+            if known is not None and known != p.shape:
+                where = "params" if key is None else f"params[{key!r}]"
+                raise UsageError(
+                    f"{type(self).__name__}.update got {where} of shape {p.shape}, but its state "
+                    f"is for shape {known}; use one optimizer per array (or pass them together "
+                    "as a list or dict)")
 
     def _hyperparameters(self, step: int) -> dict:
         if self.schedule is None:
@@ -81,7 +100,7 @@ class Optimizer:
         return rules.adam_internals(self.state[key], self.step_count, hp, np)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in self.hp.items() if k != "lr_factor")
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.hp.items())
         return f"{type(self).__name__}({shown})"
 
 
@@ -112,7 +131,7 @@ def _unflatten(like: Any, keys: list, values: list) -> Any:
 
 def _front_end(rule_name: str, class_name: str) -> type[Optimizer]:
     rule = rules.get(rule_name)
-    defaults = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items() if k != "lr_factor")
+    defaults = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
     doc = f"{class_name} (rule ``adamkit.rules.{rule_name}``). Defaults: {defaults}."
     return type(class_name, (Optimizer,), {"rule": rule, "__doc__": doc, "__module__": __name__})
 

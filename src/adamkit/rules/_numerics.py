@@ -1,6 +1,14 @@
-"""Numerics shared by every rule: moment averages, bias correction, gradient preparation.
+"""Numerics shared by every rule, on any array namespace: moment averages, gradient preparation.
 
-Written once so that no two optimizers can drift apart on these pieces.
+Written once so that no two optimizers can drift apart on these pieces. ``xp`` is ``numpy``,
+``torch``, ``jax.numpy`` or ``keras.ops``:
+
+- under torch the rules call torch's own fused primitives (``lerp``, ``addcmul``, ``addcdiv``,
+  ``add(alpha=)``), which round in their own order, so adamkit.torch is bitwise equal to
+  torch.optim; every other namespace gets the same expression in the same order;
+- nothing branches on an array's value: a decision is taken in Python only on a Python number or
+  a concrete NumPy array, so the rules trace under ``jax.jit`` (a traced value takes the general
+  branch, which gives the same numbers).
 """
 
 from __future__ import annotations
@@ -10,39 +18,52 @@ from typing import Any
 import numpy as np
 
 
+def is_torch(xp: Any) -> bool:
+    return getattr(xp, "__name__", "") == "torch"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, float | int)
 
 
-# The four primitives torch.optim is written in. Under torch, the rules call torch's own kernels
-# (which round in their own order, e.g. fused multiply-add), so adamkit.torch is bitwise equal to
-# torch.optim; under NumPy, the same expression in the same order.
+def is_static(value: Any, constant: float) -> bool:
+    """``value`` is known, without looking into a traced array, to equal ``constant`` everywhere."""
+    if _is_number(value):
+        return value == constant
+    return isinstance(value, np.ndarray) and bool(np.all(value == constant))
+
+
+def value_of(x: Any) -> Any:
+    """A 0-dim torch tensor as a Python number (torch.optim's ``_get_value``); else ``x``."""
+    if type(x).__module__.startswith("torch") and getattr(x, "ndim", None) == 0:
+        return x.item()
+    return x
 
 
 def add(x: Any, y: Any, alpha: Any, xp: Any) -> Any:
     """``x + alpha*y`` (torch.add(x, y, alpha=alpha))."""
-    if xp is not np and _is_number(alpha):
+    if is_torch(xp) and _is_number(alpha):
         return xp.add(x, y, alpha=alpha)
     return x + alpha * y
 
 
 def addcmul(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
     """``x + value*a*b`` (torch.addcmul)."""
-    if xp is not np and _is_number(value):
+    if is_torch(xp) and _is_number(value):
         return xp.addcmul(x, a, b, value=value)
     return x + value * a * b
 
 
 def addcdiv(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
     """``x + value*a/b`` (torch.addcdiv)."""
-    if xp is not np and _is_number(value):
+    if is_torch(xp) and _is_number(value):
         return xp.addcdiv(x, a, b, value=value)
     return x + (value * a) / b
 
 
 def ema(average: Any, value: Any, beta: Any, xp: Any) -> Any:
     """Exponential moving average ``beta*average + (1-beta)*value`` (torch's ``lerp`` form)."""
-    if xp is not np and _is_number(beta):
+    if is_torch(xp) and _is_number(beta):
         return xp.lerp(average, value, 1 - beta)
     return average + (1 - beta) * (value - average)
 
@@ -52,59 +73,78 @@ def ema_square(average: Any, grad: Any, beta: Any, xp: Any) -> Any:
     return addcmul(average * beta, grad, grad, 1 - beta, xp)
 
 
-def bias_correction(beta: Any, step: int) -> Any:
-    """``1 - beta**step`` in float64 (a Python float, or a float64 array for array-valued beta)."""
-    if isinstance(beta, float | int):
+def bias_correction(beta: Any, step: Any) -> Any:
+    """``1 - beta**step``: in float64 for a Python or NumPy ``beta`` and an integer ``step``.
+
+    A traced ``beta`` or ``step`` (jax under ``jit``) gives an array of the namespace's float type.
+    """
+    if _is_number(beta) and isinstance(step, int):
         return 1.0 - float(beta) ** step
-    return 1.0 - np.asarray(beta, dtype=np.float64) ** step
+    if isinstance(beta, np.ndarray | float | int) and isinstance(step, int):
+        return 1.0 - np.asarray(beta, dtype=np.float64) ** step
+    return 1 - beta**step
 
 
 def as_scalar_or_array(value: Any, like: Any, xp: Any) -> Any:
     """A hyperparameter in a form that broadcasts against ``like`` in namespace ``xp``.
 
-    Python floats pass through (cheapest, and what torch.optim uses); a 0-dim tensor (torch's tensor
-    ``lr``) becomes its Python value at the point where torch.optim converts it too; NumPy arrays
-    become tensors of ``like``'s dtype when the namespace is torch.
+    Python floats pass through (cheapest, and what torch.optim uses). Under torch a 0-dim tensor
+    (torch's tensor ``lr``) becomes its Python value where torch.optim converts it too, and NumPy
+    arrays become tensors of ``like``'s dtype. Elsewhere NumPy arrays become arrays of ``like``'s
+    dtype; the namespace's own arrays (traced ones included) pass through.
     """
-    if isinstance(value, float | int) or xp is np:
+    if _is_number(value) or getattr(xp, "__name__", "") == "numpy":
         return value
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        return value.item()
-    return xp.as_tensor(value, dtype=like.dtype, device=like.device)
+    if is_torch(xp):
+        if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+            return value.item()
+        return xp.as_tensor(value, dtype=like.dtype, device=like.device)
+    if isinstance(value, np.ndarray | np.generic):
+        convert = getattr(xp, "asarray", None) or xp.convert_to_tensor  # jax.numpy / keras.ops
+        return convert(value, dtype=like.dtype)
+    return value
+
+
+def weight_decay_terms(hp: dict) -> tuple[Any, Any]:
+    """``(l2, decay)``: ``grad += l2·param`` and ``param *= decay``, from ``weight_decay_mode``.
+
+    - ``"l2"``: ``l2 = weight_decay`` (torch ``Adam(weight_decay=)``);
+    - ``"decoupled"``: ``decay = 1 - lr·weight_decay`` (torch ``AdamW``);
+    - ``"independent"``: ``decay = 1 - lr_factor·weight_decay``, where ``lr_factor`` is the
+      schedule's multiplier (Loshchilov & Hutter, arXiv:1711.05101, Algorithm 2: the decay is not
+      scaled by the base learning rate).
+
+    Without weight decay they are the Python numbers 0 and 1, which the rules skip.
+    """
+    wd = value_of(hp.get("weight_decay", 0))
+    if is_static(wd, 0):
+        return 0, 1
+    mode = hp.get("weight_decay_mode", "l2")
+    if mode == "l2":
+        return wd, 1
+    scale = value_of(hp["lr"]) if mode == "decoupled" else hp.get("lr_factor", 1.0)
+    return 0, 1 - scale * wd
 
 
 def prepare(param: Any, grad: Any, hp: dict, xp: Any) -> tuple[Any, Any]:
-    """Sign and weight decay, before a rule's own math.
+    """Sign and weight decay, before a rule's own math (see :func:`weight_decay_terms`).
 
-    - ``maximize``: ascend, i.e. use ``-grad``.
-    - ``weight_decay_mode="l2"``: ``grad += weight_decay * param`` (torch ``Adam(weight_decay=)``).
-    - ``"decoupled"``: ``param *= 1 - lr * weight_decay`` (torch ``AdamW``).
-    - ``"independent"``: ``param *= 1 - lr_factor * weight_decay``, where ``lr_factor`` is the
-      schedule's multiplier (Loshchilov & Hutter, arXiv:1711.05101, Algorithm 2: decay is not scaled
-      by the base learning rate).
+    ``maximize``: ascend, i.e. use ``-grad``.
     """
     if hp.get("maximize"):
         grad = -grad
-    wd = hp.get("weight_decay", 0)
-    if _is_zero(wd):
-        return param, grad
-    wd = as_scalar_or_array(wd, param, xp)
-    mode = hp.get("weight_decay_mode", "l2")
-    if mode == "l2":
-        grad = add(grad, param, wd, xp)
-    elif mode == "decoupled":
-        param = param * (1 - as_scalar_or_array(hp["lr"], param, xp) * wd)
-    else:
-        param = param * (1 - as_scalar_or_array(hp.get("lr_factor", 1.0), param, xp) * wd)
+    l2, decay = weight_decay_terms(hp)
+    if not is_static(l2, 0):
+        grad = add(grad, param, as_scalar_or_array(l2, param, xp), xp)
+    if not is_static(decay, 1):
+        param = param * as_scalar_or_array(decay, param, xp)
     return param, grad
-
-
-def _is_zero(value: Any) -> bool:
-    return isinstance(value, float | int) and value == 0 or bool(np.all(np.asarray(value) == 0))
 
 
 def where(condition: Any, a: Any, b: Any, xp: Any) -> Any:
     """Elementwise choice that also takes a plain bool (torch.where does not)."""
     if isinstance(condition, bool | np.bool_):
         return a if condition else b
-    return xp.where(xp.asarray(condition) if xp is np else condition, a, b)
+    if getattr(xp, "__name__", "") == "numpy":
+        return xp.where(xp.asarray(condition), a, b)
+    return xp.where(condition, a, b)

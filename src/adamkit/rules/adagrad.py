@@ -12,18 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.rules._numerics import addcdiv, addcmul, as_scalar_or_array, prepare
-from adamkit.rules._rule import NONNEG, Rule
+from adamkit.rules._rule import Rule
 
-DEFAULTS = {
-    "lr": 1e-2,
-    "lr_decay": 0,
-    "weight_decay": 0,
-    "initial_accumulator_value": 0,
-    "eps": 1e-10,
-    "maximize": False,
-    "weight_decay_mode": "l2",
-    "lr_factor": 1.0,
-}
+TAKES = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize",
+         "weight_decay_mode")
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -39,8 +31,4 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     return addcdiv(param, grad, std, -clr, xp), {"sum": total}
 
 
-ADAGRAD = Rule(
-    "adagrad", init, update, DEFAULTS,
-    {"lr": NONNEG, "lr_decay": NONNEG, "weight_decay": NONNEG,
-     "initial_accumulator_value": NONNEG, "eps": NONNEG},
-)
+ADAGRAD = Rule("adagrad", init, update, TAKES, {"lr": 1e-2, "eps": 1e-10}, ("sum",))

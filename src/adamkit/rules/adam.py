@@ -22,6 +22,7 @@ AdamW is Adam with ``weight_decay_mode="decoupled"`` and ``weight_decay=1e-2`` (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from adamkit.rules._numerics import (
@@ -30,23 +31,92 @@ from adamkit.rules._numerics import (
     bias_correction,
     ema,
     ema_square,
+    is_static,
     prepare,
+    weight_decay_terms,
 )
-from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
+from adamkit.rules._rule import Rule
 
-ADAM_DEFAULTS = {
-    "lr": 1e-3,
-    "betas": (0.9, 0.999),
-    "eps": 1e-8,
-    "weight_decay": 0,
-    "amsgrad": False,
-    "maximize": False,
-    "decoupled_weight_decay": False,
-    "weight_decay_mode": "l2",
-    "eps_mode": "paper",
-    "lr_factor": 1.0,
-}
-ADAM_RANGES = {"lr": NONNEG, "betas": UNIT_OPEN_HIGH, "eps": NONNEG, "weight_decay": NONNEG}
+TAKES = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay",
+         "weight_decay_mode", "eps_mode")
+STATE_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+
+@dataclass(frozen=True)
+class Denominator:
+    """``(sqrt(v / inner_scale + inner_eps) + mid_eps) / outer_scale + outer_eps``.
+
+    Five numbers that spell every ``eps_mode`` (with ``bc2 = bias_correction2``)::
+
+        paper: (1,   0, 0, sqrt(bc2), ε)   ->  sqrt(v)/sqrt(bc2) + ε  =  sqrt(v̂) + ε
+        hat:   (1,   0, ε, sqrt(bc2), 0)   ->  (sqrt(v) + ε)/sqrt(bc2)
+        root:  (bc2, ε, 0, 1,         0)   ->  sqrt(v/bc2 + ε)        =  sqrt(v̂ + ε)
+
+    The rule skips the terms that are Python 1s and 0s (exact either way); the fused kernels take
+    all five.
+    """
+
+    inner_scale: Any
+    inner_eps: Any
+    mid_eps: Any
+    outer_scale: Any
+    outer_eps: Any
+
+
+@dataclass(frozen=True)
+class StepScalars:
+    """The scalar part of one Adam step: all that does not depend on the coordinate.
+
+    Computed once per step by :func:`step_scalars`, for the rule and for the fused kernels alike:
+    bias corrections in float64, ``step_size = lr / bias_correction1``, the weight decay's
+    ``l2`` and ``decay`` (see ``_numerics.weight_decay_terms``), ``sign`` (-1 with ``maximize``)
+    and where ε goes (:class:`Denominator`).
+    """
+
+    sign: float
+    l2: Any
+    decay: Any
+    bias_correction1: Any
+    bias_correction2: Any
+    step_size: Any
+    denominator: Denominator
+
+
+def step_scalars(hp: dict, step: Any) -> StepScalars:
+    """Adam's per-step scalars for hyperparameters ``hp`` at step ``step`` (1 on the first)."""
+    beta1, beta2 = hp["betas"]
+    bc1 = bias_correction(beta1, step)
+    bc2 = bias_correction(beta2, step)
+    eps, mode = hp["eps"], hp["eps_mode"]
+    sqrt_bc2 = bc2**0.5
+    denominator = {
+        "paper": Denominator(1, 0, 0, sqrt_bc2, eps),
+        "hat": Denominator(1, 0, eps, sqrt_bc2, 0),
+        "root": Denominator(bc2, eps, 0, 1, 0),
+    }[mode]
+    l2, decay = weight_decay_terms(hp)
+    # A tensor lr stays a tensor here, as in torch.optim, where lr / bias_correction rounds in its dtype.
+    return StepScalars(-1.0 if hp.get("maximize") else 1.0, l2, decay, bc1, bc2, hp["lr"] / bc1,
+                       denominator)
+
+
+def denominator(v: Any, d: Denominator, xp: Any) -> Any:
+    """The divisor of ``exp_avg / bias_correction1`` (see :class:`Denominator`)."""
+    def scalar(x: Any) -> Any:
+        return as_scalar_or_array(x, v, xp)
+
+    if not is_static(d.inner_scale, 1):
+        v = v / scalar(d.inner_scale)
+    if not is_static(d.inner_eps, 0):
+        v = v + scalar(d.inner_eps)
+    out = xp.sqrt(v)
+    if not is_static(d.mid_eps, 0):
+        out = out + scalar(d.mid_eps)
+    if not is_static(d.outer_scale, 1):
+        out = out / scalar(d.outer_scale)
+    if not is_static(d.outer_eps, 0):
+        out = out + scalar(d.outer_eps)
+    return out
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -56,19 +126,8 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
     return state
 
 
-def denominator(v: Any, bias_correction2: Any, hp: dict, xp: Any) -> Any:
-    """The divisor of ``exp_avg / bias_correction1``, for each ``eps_mode`` (see module doc)."""
-    eps = as_scalar_or_array(hp["eps"], v, xp)
-    bc2 = as_scalar_or_array(bias_correction2, v, xp)
-    mode = hp["eps_mode"]
-    if mode == "paper":
-        return xp.sqrt(v) / bc2**0.5 + eps
-    if mode == "hat":
-        return (xp.sqrt(v) + eps) / bc2**0.5
-    return xp.sqrt(v / bc2 + eps)
-
-
-def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
+def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> tuple[Any, dict]:
+    s = step_scalars(hp, step)
     param, grad = prepare(param, grad, hp, xp)
     beta1, beta2 = hp["betas"]
     exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp), xp)
@@ -77,41 +136,35 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     v = exp_avg_sq
     if hp["amsgrad"]:
         v = new_state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], exp_avg_sq)
-    step_size = as_scalar_or_array(hp["lr"] / bias_correction(beta1, step), param, xp)
-    denom = denominator(v, bias_correction(beta2, step), hp, xp)
-    return addcdiv(param, exp_avg, denom, -step_size, xp), new_state
+    step_size = as_scalar_or_array(s.step_size, param, xp)
+    return addcdiv(param, exp_avg, denominator(v, s.denominator, xp), -step_size, xp), new_state
 
 
-def internals(state: dict, step: int, hp: dict, xp: Any) -> dict:
-    """What Adam does to each coordinate after ``step`` updates, from its state.
+def internals(state: dict, step: Any, hp: dict, xp: Any) -> dict:
+    """What Adam does to each coordinate after ``step`` updates, from its (decoded) state.
 
     ``m_hat`` and ``v_hat`` are the bias-corrected moments; ``effective_lr = lr / denominator`` is
     the per-coordinate step size Adam actually uses; ``update = effective_lr * m_hat`` is the move
     (weight decay excluded). ``eps_dominates`` marks coordinates where ε is more than half the
     denominator, i.e. where Adam has degraded into momentum SGD with step lr/ε.
     """
-    beta1, beta2 = hp["betas"]
+    s = step_scalars(hp, step)
     v = state["max_exp_avg_sq"] if hp["amsgrad"] else state["exp_avg_sq"]
-    bc1 = as_scalar_or_array(bias_correction(beta1, step), v, xp)
-    bc2 = bias_correction(beta2, step)
-    m_hat = state["exp_avg"] / bc1
-    denom = denominator(v, bc2, hp, xp)
+    m_hat = state["exp_avg"] / as_scalar_or_array(s.bias_correction1, v, xp)
+    v_hat = v / as_scalar_or_array(s.bias_correction2, v, xp)
+    denom = denominator(v, s.denominator, xp)
     effective_lr = as_scalar_or_array(hp["lr"], v, xp) / denom
-    sqrt_v_hat = xp.sqrt(v / as_scalar_or_array(bc2, v, xp))
+    sqrt_v_hat = xp.sqrt(v_hat)
     return {
         "m_hat": m_hat,
-        "v_hat": v / as_scalar_or_array(bc2, v, xp),
+        "v_hat": v_hat,
         "effective_lr": effective_lr,
         "update": effective_lr * m_hat,
         "eps_dominates": sqrt_v_hat < denom - sqrt_v_hat,
     }
 
 
-ADAM = Rule("adam", init, update, ADAM_DEFAULTS, ADAM_RANGES)
-ADAMW = Rule(
-    "adamw",
-    init,
-    update,
-    {**ADAM_DEFAULTS, "weight_decay": 1e-2, "weight_decay_mode": "decoupled"},
-    ADAM_RANGES,
-)
+ADAM = Rule("adam", init, update, TAKES, state_keys=STATE_KEYS, internals=internals)
+ADAMW = Rule("adamw", init, update, TAKES,
+             {"weight_decay": 1e-2, "weight_decay_mode": "decoupled"}, STATE_KEYS,
+             internals=internals)

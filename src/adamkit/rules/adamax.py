@@ -14,17 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.rules._numerics import addcdiv, as_scalar_or_array, bias_correction, ema, prepare
-from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
+from adamkit.rules._rule import Rule
 
-DEFAULTS = {
-    "lr": 2e-3,
-    "betas": (0.9, 0.999),
-    "eps": 1e-8,
-    "weight_decay": 0,
-    "maximize": False,
-    "weight_decay_mode": "l2",
-    "lr_factor": 1.0,
-}
+TAKES = ("lr", "betas", "eps", "weight_decay", "maximize", "weight_decay_mode")
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -43,7 +35,4 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     return addcdiv(param, exp_avg, exp_inf, -step_size, xp), {"exp_avg": exp_avg, "exp_inf": exp_inf}
 
 
-ADAMAX = Rule(
-    "adamax", init, update, DEFAULTS,
-    {"lr": NONNEG, "betas": UNIT_OPEN_HIGH, "eps": NONNEG, "weight_decay": NONNEG},
-)
+ADAMAX = Rule("adamax", init, update, TAKES, {"lr": 2e-3}, ("exp_avg", "exp_inf"))

@@ -8,8 +8,8 @@ r"""NAdam: Adam with Nesterov momentum (Dozat, 2016), in torch.optim's momentum-
     param = param - lr·(1-μ_t)/(1-mu_product) · g/denom
                   - lr·μ_{t+1}/(1-mu_product·μ_{t+1}) · exp_avg/denom
 
-``mu_product`` is stored as torch stores it (a 0-dim tensor of the default float dtype) and read
-back as a Python float, so float64 runs match torch to the last bit of that rounding.
+``mu_product`` is stored as torch stores it (a 0-dim tensor of the default float dtype) and, under
+torch, read back as a Python float, so float64 runs match torch to the last bit of that rounding.
 """
 
 from __future__ import annotations
@@ -23,20 +23,12 @@ from adamkit.rules._numerics import (
     ema,
     ema_square,
     prepare,
+    value_of,
 )
-from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
+from adamkit.rules._rule import Rule
 
-DEFAULTS = {
-    "lr": 2e-3,
-    "betas": (0.9, 0.999),
-    "eps": 1e-8,
-    "weight_decay": 0,
-    "momentum_decay": 4e-3,
-    "decoupled_weight_decay": False,
-    "maximize": False,
-    "weight_decay_mode": "l2",
-    "lr_factor": 1.0,
-}
+TAKES = ("lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay",
+         "maximize", "weight_decay_mode")
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -45,11 +37,6 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
         "exp_avg_sq": xp.zeros_like(param),
         "mu_product": xp.ones(()),
     }
-
-
-def _value(x: Any) -> Any:
-    """A 0-dim array or tensor as a Python float (torch's ``_get_value``); batches stay arrays."""
-    return x.item() if getattr(x, "ndim", 0) == 0 and hasattr(x, "item") else x
 
 
 def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
@@ -63,7 +50,7 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp), xp)
     bc2 = as_scalar_or_array(bias_correction(beta2, step), grad, xp)
     denom = xp.sqrt(exp_avg_sq / bc2) + as_scalar_or_array(hp["eps"], grad, xp)
-    product = _value(mu_product)
+    product = value_of(mu_product)  # torch.optim reads it as a Python float
     grad_weight = -lr * (1.0 - mu) / (1.0 - product)
     avg_weight = (-lr * mu_next) / (1.0 - product * mu_next)
     param = addcdiv(param, grad, denom, as_scalar_or_array(grad_weight, param, xp), xp)
@@ -71,8 +58,4 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     return param, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "mu_product": mu_product}
 
 
-NADAM = Rule(
-    "nadam", init, update, DEFAULTS,
-    {"lr": NONNEG, "betas": UNIT_OPEN_HIGH, "eps": NONNEG, "weight_decay": NONNEG,
-     "momentum_decay": NONNEG},
-)
+NADAM = Rule("nadam", init, update, TAKES, {"lr": 2e-3}, ("exp_avg", "exp_avg_sq", "mu_product"))

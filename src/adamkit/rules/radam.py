@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from adamkit.rules._numerics import (
     as_scalar_or_array,
     bias_correction,
@@ -25,28 +23,29 @@ from adamkit.rules._numerics import (
     prepare,
     where,
 )
-from adamkit.rules._rule import NONNEG, UNIT_OPEN_HIGH, Rule
+from adamkit.rules._rule import Rule
 
-DEFAULTS = {
-    "lr": 1e-3,
-    "betas": (0.9, 0.999),
-    "eps": 1e-8,
-    "weight_decay": 0,
-    "decoupled_weight_decay": False,
-    "maximize": False,
-    "weight_decay_mode": "l2",
-    "lr_factor": 1.0,
-}
+TAKES = ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize",
+         "weight_decay_mode")
 
 
-def rectification(beta2: Any, step: int) -> tuple[Any, Any]:
-    """(ρ_t > 5, r_t): whether the adaptive step is used, and its rectification factor."""
+def rectification(beta2: Any, step: Any, xp: Any) -> tuple[Any, Any]:
+    """(ρ_t > 5, r_t): whether the adaptive step is used, and its rectification factor.
+
+    r_t is only defined where ρ_t > 5 (with ρ_∞ <= 4, e.g. β2 = 0.6, its formula divides by 0):
+    elsewhere it is 1, unused.
+    """
     bc2 = bias_correction(beta2, step)
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * step * (beta2**step) / bc2
     use_adaptive = rho_t > 5.0
-    safe_rho = np.maximum(rho_t, 5.0 + 1e-12) if not isinstance(rho_t, float) else max(rho_t, 5.0)
-    rect = ((safe_rho - 4) * (safe_rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * safe_rho))
+    if isinstance(use_adaptive, bool):
+        if not use_adaptive:
+            return False, 1.0
+    else:  # arrays: the formula sees harmless values where the adaptive step is not used
+        rho_t = where(use_adaptive, rho_t, 6.0, xp)
+        rho_inf = where(use_adaptive, rho_inf, 6.0, xp)
+    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
     return use_adaptive, rect**0.5
 
 
@@ -57,7 +56,7 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp), xp)
     exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp), xp)
     bias_corrected_exp_avg = exp_avg / as_scalar_or_array(bias_correction(beta1, step), grad, xp)
-    use_adaptive, rect = rectification(beta2, step)
+    use_adaptive, rect = rectification(beta2, step, xp)
     if isinstance(use_adaptive, bool) and not use_adaptive:
         move = bias_corrected_exp_avg * lr
     else:
@@ -73,7 +72,4 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
     return {"exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
 
 
-RADAM = Rule(
-    "radam", init, update, DEFAULTS,
-    {"lr": NONNEG, "betas": UNIT_OPEN_HIGH, "eps": NONNEG, "weight_decay": NONNEG},
-)
+RADAM = Rule("radam", init, update, TAKES, state_keys=("exp_avg", "exp_avg_sq"))

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from adamkit.rules._numerics import (
     add,
     addcdiv,
@@ -22,25 +20,18 @@ from adamkit.rules._numerics import (
     as_scalar_or_array,
     ema,
     ema_square,
+    is_static,
     prepare,
 )
-from adamkit.rules._rule import NONNEG, Rule
+from adamkit.rules._rule import Rule
 
-DEFAULTS = {
-    "lr": 1e-2,
-    "alpha": 0.99,
-    "eps": 1e-8,
-    "weight_decay": 0,
-    "momentum": 0,
-    "centered": False,
-    "maximize": False,
-    "weight_decay_mode": "l2",
-    "lr_factor": 1.0,
-}
+TAKES = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize",
+         "weight_decay_mode")
 
 
 def _uses_momentum(hp: dict) -> bool:
-    return bool(np.any(np.asarray(hp["momentum"]) > 0))
+    """Whether the momentum buffer exists: decided on a known value; a traced one keeps it."""
+    return not is_static(hp["momentum"], 0)
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -72,7 +63,5 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     return addcdiv(param, grad, avg, -lr, xp), new_state
 
 
-RMSPROP = Rule(
-    "rmsprop", init, update, DEFAULTS,
-    {"lr": NONNEG, "alpha": NONNEG, "eps": NONNEG, "weight_decay": NONNEG, "momentum": NONNEG},
-)
+RMSPROP = Rule("rmsprop", init, update, TAKES, {"lr": 1e-2},
+               ("square_avg", "momentum_buffer", "grad_avg"))

@@ -14,25 +14,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+from adamkit.errors import HyperparameterError
+from adamkit.rules._numerics import add, as_scalar_or_array, is_static, prepare
+from adamkit.rules._rule import Rule
+from adamkit.rules.hyperparameters import Range
 
-from adamkit.rules._numerics import add, as_scalar_or_array, prepare
-from adamkit.rules._rule import NONNEG, Range, Rule
-
-DEFAULTS = {
-    "lr": 1e-3,
-    "momentum": 0,
-    "dampening": 0,
-    "weight_decay": 0,
-    "nesterov": False,
-    "maximize": False,
-    "weight_decay_mode": "l2",
-    "lr_factor": 1.0,
-}
+TAKES = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize", "weight_decay_mode")
 
 
 def _uses_momentum(hp: dict) -> bool:
-    return bool(np.any(np.asarray(hp["momentum"]) != 0))
+    """Whether the momentum buffer exists: decided on a known value; a traced one keeps it."""
+    return not is_static(hp["momentum"], 0)
+
+
+def _check(owner: str, hp: dict) -> None:
+    if hp["nesterov"] and (not Range(0.0, low_open=True).contains(hp["momentum"])
+                           or not is_static(hp["dampening"], 0)):
+        raise HyperparameterError(f"{owner}: nesterov=True requires momentum > 0 and dampening = 0")
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -55,8 +53,5 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     return add(param, grad, -as_scalar_or_array(hp["lr"], param, xp), xp), new_state
 
 
-SGD = Rule(
-    "sgd", init, update, DEFAULTS,
-    {"lr": NONNEG, "momentum": NONNEG, "dampening": Range(0.0, 1.0), "weight_decay": NONNEG},
-    counts_steps=False,
-)
+SGD = Rule("sgd", init, update, TAKES, state_keys=("momentum_buffer",), counts_steps=False,
+           check=_check)

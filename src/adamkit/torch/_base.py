@@ -71,7 +71,6 @@ class RuleOptimizer(torch.optim.Optimizer):
                    "clip_global_norm": clip_global_norm}
         clipping.validate(options)
         hp = self.rule.validate(hyperparameters)
-        hp.pop("lr_factor")  # derived each step from the scheduler, not a setting
         moments = set(self.rule.init(torch.zeros(1), hp, torch)) & set(_precision.MOMENT_KEYS)
         if self.state_precision != "fp32" and not moments:
             raise ValueError(f"{name}: state_precision={self.state_precision!r} applies to Adam-family "

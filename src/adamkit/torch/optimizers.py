@@ -2,8 +2,11 @@
 
 Each class only names its rule and spells out torch's signature (so positional arguments, help()
 and IDEs behave as with torch.optim); :class:`~adamkit.torch._base.RuleOptimizer` does the rest.
-The adamkit-only keyword arguments (``nonfinite``, ``clip_*``, ``eps_mode``, ``weight_decay_mode``)
-are described in :mod:`adamkit.torch._base` and :mod:`adamkit.rules`.
+The adamkit-only keyword arguments (``nonfinite``, ``clip_*``, ``state_precision``, ``eps_mode``,
+``weight_decay_mode``) are described in :mod:`adamkit.torch._base` and declared, with every
+hyperparameter, in :mod:`adamkit.rules.hyperparameters`. ``weight_decay_mode=None`` (every class)
+means the rule's own: ``"decoupled"`` for AdamW and wherever ``decoupled_weight_decay=True``, else
+``"l2"``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from adamkit.torch._base import RuleOptimizer
 Params = Iterable[Any]
 
 
+def _settings(weight_decay_mode: str | None, **hp: Any) -> dict[str, Any]:
+    """The rule's hyperparameters from a constructor's arguments; an unset mode is the rule's."""
+    return hp if weight_decay_mode is None else {**hp, "weight_decay_mode": weight_decay_mode}
+
+
 class Adam(RuleOptimizer):
     """Adam, as ``torch.optim.Adam``; see :mod:`adamkit.rules.adam` for the formula and options."""
 
@@ -28,17 +36,16 @@ class Adam(RuleOptimizer):
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False, eps_mode: str = "paper",
                  weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                  maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
-                  eps_mode=eps_mode)
-        if weight_decay_mode is not None:
-            hp["weight_decay_mode"] = weight_decay_mode
-        super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, fused=fused, **adamkit_options)
+        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                       amsgrad=amsgrad, maximize=maximize,
+                       decoupled_weight_decay=decoupled_weight_decay, eps_mode=eps_mode)
+        RuleOptimizer.__init__(self, params, hp, foreach=foreach, capturable=capturable,
+                               differentiable=differentiable, fused=fused, **adamkit_options)
 
 
-class AdamW(RuleOptimizer):
-    """AdamW, as ``torch.optim.AdamW``: Adam with ``param *= 1 - lr*weight_decay`` each step."""
+class AdamW(Adam):
+    """AdamW, as ``torch.optim.AdamW`` (a subclass of Adam, as torch's): Adam with
+    ``param *= 1 - lr*weight_decay`` each step."""
 
     rule = rules.get("adamw")
 
@@ -46,12 +53,13 @@ class AdamW(RuleOptimizer):
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
-                 eps_mode: str = "paper", weight_decay_mode: str = "decoupled",
+                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
                  **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                  maximize=maximize, eps_mode=eps_mode, weight_decay_mode=weight_decay_mode)
-        super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, fused=fused, **adamkit_options)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         foreach=foreach, capturable=capturable, differentiable=differentiable,
+                         fused=fused, eps_mode=eps_mode,
+                         decoupled_weight_decay=weight_decay_mode in (None, "decoupled"),
+                         weight_decay_mode=weight_decay_mode, **adamkit_options)
 
 
 class Adamax(RuleOptimizer):
@@ -62,9 +70,9 @@ class Adamax(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 2e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, capturable: bool = False,
-                 weight_decay_mode: str = "l2", **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
-                  weight_decay_mode=weight_decay_mode)
+                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                       maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
                          differentiable=differentiable, **adamkit_options)
 
@@ -79,11 +87,9 @@ class NAdam(RuleOptimizer):
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
                  weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                  momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-                  maximize=maximize)
-        if weight_decay_mode is not None:
-            hp["weight_decay_mode"] = weight_decay_mode
+        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                       momentum_decay=momentum_decay,
+                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
                          differentiable=differentiable, **adamkit_options)
 
@@ -98,10 +104,8 @@ class RAdam(RuleOptimizer):
                  *, foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, weight_decay_mode: str | None = None,
                  **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                  decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        if weight_decay_mode is not None:
-            hp["weight_decay_mode"] = weight_decay_mode
+        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
                          differentiable=differentiable, **adamkit_options)
 
@@ -115,10 +119,10 @@ class SGD(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False,
-                 fused: bool | None = None, weight_decay_mode: str = "l2",
+                 fused: bool | None = None, weight_decay_mode: str | None = None,
                  **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                  nesterov=nesterov, maximize=maximize, weight_decay_mode=weight_decay_mode)
+        hp = _settings(weight_decay_mode, lr=lr, momentum=momentum, dampening=dampening,
+                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, differentiable=differentiable, fused=fused,
                          **adamkit_options)
 
@@ -131,10 +135,10 @@ class RMSprop(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False, *, weight_decay_mode: str = "l2",
+                 differentiable: bool = False, *, weight_decay_mode: str | None = None,
                  **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                  centered=centered, maximize=maximize, weight_decay_mode=weight_decay_mode)
+        hp = _settings(weight_decay_mode, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                       momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
                          differentiable=differentiable, **adamkit_options)
 
@@ -150,9 +154,9 @@ class Adagrad(RuleOptimizer):
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
                  eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
-                 weight_decay_mode: str = "l2", **adamkit_options: Any) -> None:
-        hp = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                  initial_accumulator_value=initial_accumulator_value, eps=eps,
-                  maximize=maximize, weight_decay_mode=weight_decay_mode)
+                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+        hp = _settings(weight_decay_mode, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                       initial_accumulator_value=initial_accumulator_value, eps=eps,
+                       maximize=maximize)
         super().__init__(params, hp, foreach=foreach, differentiable=differentiable, fused=fused,
                          **adamkit_options)

@@ -1,0 +1,217 @@
+"""Every hyperparameter, declared once: name, default, valid range or choices, kind, doc.
+
+Validation (every front end), the command lines' flags and help, the trainer's config, the lab's
+sweeps and the tuner's search spaces all read these declarations; nothing else spells them.
+Defaults here are torch.optim's for Adam; a rule overrides the few it sets differently (Adamax's
+``lr=2e-3``, Adagrad's ``eps=1e-10``, ...), see :class:`adamkit.rules.Rule`.
+
+``betas`` is torch's pair ``(beta1, beta2)``; ``beta1`` and ``beta2`` are declared too, as its
+parts, because sweeps, sliders and Keras (``beta_1``) name them one by one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adamkit.errors import HyperparameterError
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric hyperparameter's valid interval; arrays are checked element by element."""
+
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: Any) -> bool:
+        if value is None or isinstance(value, str | bytes):  # NumPy would read '0.1' as a number
+            return False
+        try:
+            v = np.asarray(value, dtype=np.float64)  # floats, 0-dim tensors, arrays
+        except (TypeError, ValueError):  # a string, None, a traced array: not a plain number
+            return False
+        ok_low = v > self.low if self.low_open else v >= self.low
+        ok_high = v < self.high if self.high_open else v <= self.high
+        return bool(np.all(ok_low & ok_high))
+
+    def __str__(self) -> str:
+        lo = ("(" if self.low_open else "[") + f"{self.low:g}"
+        hi = ("inf)" if self.high == math.inf else f"{self.high:g}" + (")" if self.high_open else "]"))
+        return f"{lo}, {hi}"
+
+
+UNIT_OPEN_HIGH = Range(0.0, 1.0, high_open=True)  # betas, momentum averages: 0 <= b < 1
+NONNEG = Range()
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One hyperparameter. ``kind`` is ``"float"``, ``"bool"``, ``"choice"`` or ``"pair"``.
+
+    ``valid`` is a :class:`Range` (floats), the tuple of choices (choices), or for a pair the names
+    of its two parts. ``scale`` and ``search`` say how a sweep or a slider spans it: ``"log"``
+    (lr, ε), ``"one_minus_log"`` (1 - value log-uniform: averages near 1) or ``"linear"``, over the
+    interval ``search``. ``aliases`` are other libraries' names for it (Keras's ``learning_rate``,
+    ``beta_1``, ``epsilon``), accepted where a front end speaks their language.
+    """
+
+    name: str
+    default: Any
+    kind: str
+    doc: str
+    valid: Range | tuple = ()
+    scale: str = "linear"
+    search: tuple[float, float] | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag: ``--weight-decay``."""
+        return "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any, owner: str, label: str | None = None) -> None:
+        """A HyperparameterError naming ``owner``, the value and the valid ones, unless valid."""
+        label = label or self.name
+        if self.kind == "choice" and value not in self.valid:
+            shown = ", ".join(map(str, self.valid))
+            raise HyperparameterError(f"{owner}: invalid {label} {value!r}; valid: {shown}")
+        if self.kind == "float" and isinstance(self.valid, Range) and not self.valid.contains(value):
+            raise HyperparameterError(f"{owner}: invalid {label} {_show(value)}; "
+                                      f"valid range {self.valid}")
+
+
+def _declare(*items: Hyperparameter) -> dict[str, Hyperparameter]:
+    return {h.name: h for h in items}
+
+
+HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
+    Hyperparameter("lr", 1e-3, "float", "learning rate α: the step size", NONNEG, "log",
+                   (1e-5, 10.0), ("learning_rate",)),
+    Hyperparameter("betas", (0.9, 0.999), "pair",
+                   "(β1, β2): decay rates of the averages of the gradient and of its square",
+                   ("beta1", "beta2")),
+    Hyperparameter("beta1", 0.9, "float", "β1: decay rate of the gradient's average m (momentum)",
+                   UNIT_OPEN_HIGH, "one_minus_log", (0.0, 0.99), ("beta_1",)),
+    Hyperparameter("beta2", 0.999, "float", "β2: decay rate of the squared gradient's average v",
+                   UNIT_OPEN_HIGH, "one_minus_log", (0.9, 0.9999), ("beta_2",)),
+    Hyperparameter("eps", 1e-8, "float", "ε: added to the denominator for numerical stability",
+                   NONNEG, "log", (1e-10, 1e-3), ("epsilon",)),
+    Hyperparameter("weight_decay", 0.0, "float",
+                   "weight decay coefficient (applied as weight_decay_mode says)", NONNEG, "log",
+                   (1e-6, 1e-1)),
+    Hyperparameter("weight_decay_mode", "l2", "choice",
+                   "l2: grad += wd·p (torch Adam); decoupled: p *= 1 - lr·wd (AdamW); "
+                   "independent: p *= 1 - (lr/initial lr)·wd (Loshchilov & Hutter)",
+                   ("l2", "decoupled", "independent")),
+    Hyperparameter("decoupled_weight_decay", False, "bool",
+                   "torch's spelling of weight_decay_mode='decoupled'"),
+    Hyperparameter("eps_mode", "paper", "choice",
+                   "where ε goes: paper: sqrt(v̂)+ε (Algorithm 1, PyTorch); hat: sqrt(v)+ε, "
+                   "bias correction in the step size (TF/Keras); root: sqrt(v̂+ε) (optax eps_root)",
+                   ("paper", "hat", "root")),
+    Hyperparameter("amsgrad", False, "bool",
+                   "divide by the running maximum of v (AMSGrad, Reddi et al. 2018)"),
+    Hyperparameter("maximize", False, "bool", "maximize the objective (step along +grad)"),
+    Hyperparameter("momentum", 0.0, "float", "momentum factor (heavy ball)", NONNEG,
+                   "one_minus_log", (0.0, 0.99)),
+    Hyperparameter("dampening", 0.0, "float", "dampening of the momentum's new gradient",
+                   Range(0.0, 1.0)),
+    Hyperparameter("nesterov", False, "bool", "Nesterov momentum (needs momentum > 0, dampening 0)"),
+    Hyperparameter("alpha", 0.99, "float", "decay rate of RMSprop's squared-gradient average",
+                   NONNEG, "one_minus_log", (0.9, 0.999), ("rho",)),
+    Hyperparameter("centered", False, "bool", "divide by the gradient's estimated variance "
+                   "instead of its second moment (Graves 2013)"),
+    Hyperparameter("lr_decay", 0.0, "float", "Adagrad's learning-rate decay: lr/(1+(t-1)·lr_decay)",
+                   NONNEG),
+    Hyperparameter("initial_accumulator_value", 0.0, "float",
+                   "starting value of Adagrad's sum of squared gradients", NONNEG),
+    Hyperparameter("momentum_decay", 4e-3, "float", "NAdam's momentum schedule ψ", NONNEG),
+)
+
+EPS_MODES: tuple[str, ...] = HYPERPARAMETERS["eps_mode"].valid  # type: ignore[assignment]
+WEIGHT_DECAY_MODES: tuple[str, ...] = HYPERPARAMETERS["weight_decay_mode"].valid  # type: ignore[assignment]
+
+# Other libraries' names (the source documents write Keras's) -> ours.
+ALIASES = {alias: h.name for h in HYPERPARAMETERS.values() for alias in h.aliases}
+
+
+def canonical(given: Mapping[str, Any], owner: str, takes: Iterable[str]) -> dict[str, Any]:
+    """``given`` with aliases renamed and ``beta1``/``beta2`` folded into ``betas``.
+
+    ``learning_rate=0.01, beta_1=0.8`` becomes ``lr=0.01, betas=(0.8, <default or given β2>)``.
+    A name given twice (``lr`` and ``learning_rate``) is an error.
+    """
+    takes = tuple(takes)
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        name = ALIASES.get(key, key)
+        if name in out:
+            raise HyperparameterError(f"{owner}: {name} given twice (as {key} and another name)")
+        out[name] = value
+    parts = [p for p in ("beta1", "beta2") if p in out]
+    if parts and "betas" in takes:
+        if "betas" in out:
+            raise HyperparameterError(f"{owner}: give betas or {' and '.join(parts)}, not both")
+        out["betas"] = tuple(out.pop(p, HYPERPARAMETERS[p].default) for p in ("beta1", "beta2"))
+    return out
+
+
+def validate(owner: str, takes: Iterable[str], defaults: Mapping[str, Any],
+             given: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated with ``given``, every value checked against its declaration.
+
+    A HyperparameterError (a ValueError) names ``owner``, the argument and its valid values.
+    """
+    takes = tuple(takes)
+    unknown = set(given) - set(takes)
+    if unknown:
+        raise HyperparameterError(f"{owner}: unknown hyperparameter(s) {', '.join(sorted(unknown))}; "
+                                  f"valid: {', '.join(sorted(takes))}")
+    out = {**defaults, **given}
+    _translate_torch_decoupled_flag(out, given)
+    for name in takes:
+        spec = HYPERPARAMETERS[name]
+        if spec.kind != "pair":
+            spec.check(out[name], owner)
+            continue
+        value = out[name]
+        if not isinstance(value, tuple | list) or len(value) != 2:
+            raise HyperparameterError(f"{owner}: {name} must be a pair ({', '.join(spec.valid)}), "
+                                      f"got {value!r}")
+        for i, (part, v) in enumerate(zip(spec.valid, value, strict=True)):
+            HYPERPARAMETERS[part].check(v, owner, f"{name}[{i}]")
+    return out
+
+
+def _translate_torch_decoupled_flag(out: dict, given: Mapping[str, Any]) -> None:
+    """torch spells AdamW-style decay ``decoupled_weight_decay=True``; adamkit names the mode.
+
+    Both spellings are accepted and kept consistent, so either reads correctly afterwards.
+    """
+    if "decoupled_weight_decay" not in out:
+        return
+    if given.get("decoupled_weight_decay") and "weight_decay_mode" not in given:
+        out["weight_decay_mode"] = "decoupled"
+    elif given.get("decoupled_weight_decay") and out["weight_decay_mode"] != "decoupled":
+        raise HyperparameterError(
+            f"decoupled_weight_decay=True contradicts weight_decay_mode="
+            f"{out['weight_decay_mode']!r}; pass one of them"
+        )
+    out["decoupled_weight_decay"] = out["weight_decay_mode"] == "decoupled"
+
+
+def _show(v: Any) -> str:
+    try:
+        a = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        return repr(v)
+    if a.ndim == 0:
+        return f"{float(a):g}"
+    return f"{np.array2string(a, threshold=6)}"
