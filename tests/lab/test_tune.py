@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from adamkit.lab.engine import OPTIMIZERS
-from adamkit.lab.tune import LR_RANGE, SEARCH_SPACES, sample, tune
+from adamkit.lab.tune import SEARCH_SPACES, sample, tune
+from adamkit.rules import HYPERPARAMETERS
+
+LR_RANGE = HYPERPARAMETERS["lr"].search
 
 
 def test_every_optimizer_has_a_search_space():
@@ -16,7 +19,8 @@ def test_samples_stay_in_range_and_start_with_the_default(name):
     draws = sample(name, 200, np.random.default_rng(0), lab_lr=0.05)
     assert draws["lr"][0] == 0.05
     assert np.all((draws["lr"][1:] >= LR_RANGE[0]) & (draws["lr"][1:] <= LR_RANGE[1]))
-    for key, (_, low, high) in SEARCH_SPACES[name].items():
+    for key, h in SEARCH_SPACES[name].items():
+        low, high = h.search
         assert np.all((draws[key][1:] >= low) & (draws[key][1:] <= high)), key
     assert set(draws) == {"lr", *SEARCH_SPACES[name]}
 

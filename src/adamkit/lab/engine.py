@@ -9,11 +9,12 @@ to (C, 1) so it broadcasts against params of shape (C, dim) and drives ONE ``ada
 optimizer over the whole batch: row c follows configuration c exactly as a single-configuration
 optimizer would (the tests check this). The update math lives only in ``adamkit.rules``.
 
-Lab optimizer names (``OPTIMIZERS``) are rules plus the settings that make the textbook variants:
-``momentum`` is SGD(momentum=0.9), ``nesterov`` SGD(momentum=0.9, nesterov=True), ``amsgrad``
-Adam(amsgrad=True). Everything else uses torch.optim's defaults (AdamW keeps weight_decay=1e-2),
-except ``lr``: when not given, the function's lab default for the optimizer's family is used (see
-:mod:`adamkit.lab.functions`). No clipping, no schedule, nothing hidden.
+Lab optimizer names (``OPTIMIZERS``) are the variants of :mod:`adamkit.rules.variants`: rules plus
+the settings that make the textbook optimizers (``momentum`` is SGD(momentum=0.9), ``nesterov``
+SGD(momentum=0.9, nesterov=True), ``amsgrad`` Adam(amsgrad=True)). Everything else uses
+torch.optim's defaults (AdamW keeps weight_decay=1e-2), except ``lr``: when not given, the
+function's lab default for the optimizer's family is used (see :mod:`adamkit.lab.functions`). No
+clipping, no schedule, nothing hidden.
 
 Divergence: a configuration diverges at the first step where its point or loss is not finite, or
 where a coordinate leaves the window widened by ``escape`` window-widths on each side. The run
@@ -31,42 +32,26 @@ import numpy as np
 
 from adamkit import numpy as ak_numpy
 from adamkit import rules
-from adamkit.errors import UsageError, choice
+from adamkit.errors import UsageError
 from adamkit.lab.functions import GradientNoise, TestFunction
 from adamkit.lab.functions import get as get_function
+from adamkit.rules.hyperparameters import ALIASES, HYPERPARAMETERS
 
-# lab name -> (rule, fixed settings, lab-lr family)
-OPTIMIZERS: dict[str, tuple[str, dict, str]] = {
-    "sgd": ("sgd", {}, "sgd"),
-    "momentum": ("sgd", {"momentum": 0.9}, "sgd"),
-    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}, "sgd"),
-    "rmsprop": ("rmsprop", {}, "adaptive"),
-    "adagrad": ("adagrad", {}, "adagrad"),
-    "adam": ("adam", {}, "adaptive"),
-    "adamw": ("adamw", {}, "adaptive"),
-    "amsgrad": ("adam", {"amsgrad": True}, "adaptive"),
-    "adamax": ("adamax", {}, "adaptive"),
-    "nadam": ("nadam", {}, "adaptive"),
-    "radam": ("radam", {}, "radam"),
-}
-_FLAGS = ("amsgrad", "nesterov", "maximize", "centered", "decoupled_weight_decay")
-_STRINGS = ("eps_mode", "weight_decay_mode")
+OPTIMIZERS = tuple(rules.VARIANTS)
 ESCAPE = 10.0  # window-widths beyond the window at which a path counts as diverged
 _CHUNK = 32  # steps per block when computing losses and divergence after the run
 
 
 def optimizer_spec(name: str) -> tuple[str, dict, str]:
     """(rule name, fixed settings, lab-lr family) for a lab optimizer name."""
-    key = name.strip().lower()
-    if key not in OPTIMIZERS:
-        raise choice("optimizer", name, OPTIMIZERS)
-    return OPTIMIZERS[key]
+    v = rules.variant(name)
+    return v.rule, dict(v.settings), v.family
 
 
 def hyperparameter_names(optimizer: str) -> list[str]:
     """The hyperparameters ``run`` accepts for ``optimizer`` (beta1/beta2 stand for betas)."""
     rule_name, _, _ = optimizer_spec(optimizer)
-    names = [k for k in rules.get(rule_name).defaults if k != "lr_factor"]
+    names = list(rules.get(rule_name).takes)
     if "betas" in names:
         names += ["beta1", "beta2"]
     return names
@@ -217,7 +202,7 @@ def run(
                 _record(recorded, opt, t, steps, params.shape)
         loss, diverged_step = _losses_and_divergence(fn, path, escape)
     diverged = diverged_step >= 0
-    hp_out = {k: _squeeze(v) for k, v in opt.hp.items() if k != "lr_factor"}
+    hp_out = {k: _squeeze(v) for k, v in opt.hp.items()}
     return RunResult(
         function=fn, optimizer=optimizer.strip().lower(), rule=rule_name, hyperparameters=hp_out,
         path=path.transpose(1, 0, 2), loss=loss.T, diverged=diverged,
@@ -273,7 +258,8 @@ def _losses_and_divergence(fn: TestFunction, path: np.ndarray, escape: float):
 
 def _batch_hyperparameters(hp: dict, rule, optimizer: str):
     """Normalise names, check them, and find the batch size C of array-valued hyperparameters."""
-    valid = set(rule.defaults) - {"lr_factor"}
+    valid = set(rule.takes)
+    hp = {ALIASES.get(k, k): v for k, v in hp.items()}  # learning_rate, beta_1, epsilon, ...
     if "beta1" in hp or "beta2" in hp:
         if "betas" not in valid:
             raise UsageError(f"{optimizer} has no betas; valid: {', '.join(sorted(valid))}")
@@ -288,7 +274,7 @@ def _batch_hyperparameters(hp: dict, rule, optimizer: str):
     sizes, swept = [], []
     out = {}
     for k, v in hp.items():
-        if k in _FLAGS or k in _STRINGS:
+        if HYPERPARAMETERS[k].kind in ("bool", "choice"):
             if np.ndim(v):
                 raise UsageError(f"{k} must be a single value, not an array")
             out[k] = v

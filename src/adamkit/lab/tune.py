@@ -1,8 +1,9 @@
 """Honest comparisons: tune each optimizer's own hyperparameters with a stated budget.
 
 For each optimizer, ``budget`` configurations are drawn (the lab default first, then random
-draws, seeded) from that optimizer's own search space (``SEARCH_SPACES``): the learning rate, and
-the betas, momentum or averaging constant where the optimizer has them. Every configuration runs
+draws, seeded) from that optimizer's own search space (``search_space``): the learning rate, and
+the betas, momentum or averaging constant where the optimizer has them, each over the interval
+and scale its declaration gives (:mod:`adamkit.rules.hyperparameters`). Every configuration runs
 from ``n_starts`` start points (the race's start plus points drawn uniformly in the window) and,
 with gradient noise, ``n_seeds`` independent noise draws each; all of that is ONE engine call of
 ``budget * n_starts * n_seeds`` configurations. No clipping, schedule or other help is added.
@@ -17,29 +18,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adamkit import rules
 from adamkit.errors import UsageError
-from adamkit.lab.engine import default_hyperparameters, optimizer_spec, run
+from adamkit.lab.engine import default_hyperparameters, run
 from adamkit.lab.functions import TestFunction
 from adamkit.lab.functions import get as get_function
+from adamkit.rules.hyperparameters import HYPERPARAMETERS, Hyperparameter
 
-LR_RANGE = (1e-5, 10.0)  # log-uniform, for every optimizer
-# name -> (kind, low, high): "one_minus_log" draws 1 - value log-uniformly (betas near 1)
-_BETA1 = ("one_minus_log", 0.0, 0.99)
-_BETA2 = ("one_minus_log", 0.9, 0.9999)
-SEARCH_SPACES: dict[str, dict[str, tuple]] = {
-    "sgd": {},
-    "momentum": {"momentum": ("one_minus_log", 0.0, 0.99)},
-    "nesterov": {"momentum": ("one_minus_log", 0.0, 0.99)},
-    "rmsprop": {"alpha": ("one_minus_log", 0.9, 0.999)},
-    "adagrad": {},
-    "adam": {"beta1": _BETA1, "beta2": _BETA2},
-    "adamw": {"beta1": _BETA1, "beta2": _BETA2},
-    "amsgrad": {"beta1": _BETA1, "beta2": _BETA2},
-    "adamax": {"beta1": _BETA1, "beta2": _BETA2},
-    "nadam": {"beta1": _BETA1, "beta2": _BETA2},
-    "radam": {"beta1": _BETA1, "beta2": _BETA2},
-}
-_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "alpha": 0.99}
+
+def search_space(optimizer: str) -> dict[str, Hyperparameter]:
+    """The hyperparameters tuned for ``optimizer`` beside lr: its betas or its averaging
+    constant, and momentum where the variant is a momentum method (plain SGD and RMSprop keep 0)."""
+    v = rules.variant(optimizer)
+    takes = rules.get(v.rule).takes
+    names = [*(("beta1", "beta2") if "betas" in takes else ()),
+             *(("alpha",) if "alpha" in takes else ()),
+             *(("momentum",) if "momentum" in v.settings else ())]
+    return {n: HYPERPARAMETERS[n] for n in names}
+
+
+SEARCH_SPACES = {name: search_space(name) for name in rules.VARIANTS}
 
 
 @dataclass
@@ -79,15 +77,22 @@ def _finite(v: float) -> float | None:
 
 def sample(optimizer: str, budget: int, rng: np.random.Generator, lab_lr: float) -> dict:
     """``budget`` configurations of ``optimizer``'s search space; the first is the lab default."""
-    optimizer_spec(optimizer)  # an unknown name raises, listing the valid ones
-    space = SEARCH_SPACES[optimizer.strip().lower()]
-    lo, hi = np.log10(LR_RANGE[0]), np.log10(LR_RANGE[1])
-    draws = {"lr": np.concatenate([[lab_lr], 10 ** rng.uniform(lo, hi, budget - 1)])}
-    for name, (_kind, low, high) in space.items():
-        a, b = np.log10(1 - high), np.log10(1 - low)
-        draws[name] = np.concatenate([[_DEFAULTS.get(name, 0.9)],
-                                      1 - 10 ** rng.uniform(a, b, budget - 1)])
-    return draws
+    space = {"lr": HYPERPARAMETERS["lr"], **search_space(optimizer)}
+    defaults = {"lr": lab_lr, **dict(rules.variant(optimizer).settings)}
+    return {name: np.concatenate([[defaults.get(name, h.default)], draw(h, budget - 1, rng)])
+            for name, h in space.items()}
+
+
+def draw(h: Hyperparameter, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` values of ``h`` over its search interval, on its scale ("log": log-uniform;
+    "one_minus_log": 1 - value log-uniform, for averages near 1; "linear": uniform)."""
+    assert h.search is not None, f"{h.name} declares no search interval"
+    low, high = h.search
+    if h.scale == "log":
+        return 10 ** rng.uniform(np.log10(low), np.log10(high), n)
+    if h.scale == "one_minus_log":
+        return 1 - 10 ** rng.uniform(np.log10(1 - high), np.log10(1 - low), n)
+    return rng.uniform(low, high, n)
 
 
 def tune(function, optimizer: str, *, steps: int | None = None, start=None, budget: int = 64,
