@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from adamkit.errors import HyperparameterError
+from adamkit.rules.hyperparameters import OPTIONS
+
 CLIP_OPTIONS = ("clip_value", "clip_norm", "clip_global_norm")
 
 
 def validate(options: dict) -> None:
     for name in CLIP_OPTIONS:
         value = options.get(name)
-        if value is not None and not value > 0:
-            raise ValueError(f"invalid {name} {value!r}; valid: a number > 0, or None (off)")
+        if value is not None and not OPTIONS[name].valid.contains(value):  # type: ignore[union-attr]
+            raise HyperparameterError(f"invalid {name} {value!r}; valid: a number > 0, or None (off)")
 
 
 def _scale(norm: Any, max_norm: float, xp: Any) -> Any:

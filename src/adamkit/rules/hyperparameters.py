@@ -70,6 +70,7 @@ class Hyperparameter:
     scale: str = "linear"
     search: tuple[float, float] | None = None
     aliases: tuple[str, ...] = ()
+    optional: bool = False  # None is valid and means "off" (clipping)
 
     @property
     def flag(self) -> str:
@@ -79,6 +80,8 @@ class Hyperparameter:
     def check(self, value: Any, owner: str, label: str | None = None) -> None:
         """A HyperparameterError naming ``owner``, the value and the valid ones, unless valid."""
         label = label or self.name
+        if value is None and self.optional:
+            return
         if self.kind == "choice" and value not in self.valid:
             shown = ", ".join(map(str, self.valid))
             raise HyperparameterError(f"{owner}: invalid {label} {value!r}; valid: {shown}")
@@ -133,6 +136,24 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
     Hyperparameter("initial_accumulator_value", 0.0, "float",
                    "starting value of Adagrad's sum of squared gradients", NONNEG),
     Hyperparameter("momentum_decay", 4e-3, "float", "NAdam's momentum schedule ψ", NONNEG),
+)
+
+# The torch front end's own options: not the rule's math, but set the same ways (constructor,
+# flags), so declared the same way.
+OPTIONS: dict[str, Hyperparameter] = _declare(
+    Hyperparameter("state_precision", "fp32", "choice",
+                   "how Adam's moments are stored: fp32 8, bf16 4, 8bit ~2 bytes/param",
+                   ("fp32", "bf16", "8bit")),
+    Hyperparameter("nonfinite", None, "choice",
+                   "non-finite gradients: None propagates them (torch); skip skips the step; "
+                   "raise raises naming the parameter", (None, "skip", "raise")),
+    Hyperparameter("clip_value", None, "float", "clip each gradient element to [-C, C]",
+                   Range(0.0, low_open=True), "log", (1e-3, 1e2), optional=True),
+    Hyperparameter("clip_norm", None, "float", "clip each gradient tensor's L2 norm to C",
+                   Range(0.0, low_open=True), "log", (1e-3, 1e2), optional=True),
+    Hyperparameter("clip_global_norm", None, "float",
+                   "clip the gradients' global L2 norm to C (torch's clip_grad_norm_)",
+                   Range(0.0, low_open=True), "log", (1e-3, 1e2), optional=True),
 )
 
 EPS_MODES: tuple[str, ...] = HYPERPARAMETERS["eps_mode"].valid  # type: ignore[assignment]

@@ -28,10 +28,11 @@ from torch.optim.optimizer import _get_scalar_dtype
 
 from adamkit import clipping
 from adamkit.rules import Rule
+from adamkit.rules.hyperparameters import OPTIONS
 from adamkit.torch import _precision
 from adamkit.torch._flat import FlatEngine
 
-NONFINITE_MODES = (None, "skip", "raise")
+NONFINITE_MODES = OPTIONS["nonfinite"].valid
 
 
 class RuleOptimizer(torch.optim.Optimizer):
