@@ -22,7 +22,7 @@ CLIP_OPTIONS = ("clip_value", "clip_norm", "clip_global_norm")
 def validate(options: dict) -> None:
     for name in CLIP_OPTIONS:
         value = options.get(name)
-        if value is not None and not OPTIONS[name].valid.contains(value):  # type: ignore[union-attr]
+        if value is not None and not OPTIONS[name].range.contains(value):
             raise HyperparameterError(f"invalid {name} {value!r}; valid: a number > 0, or None (off)")
 
 

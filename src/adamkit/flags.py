@@ -23,9 +23,9 @@ def add_flag(group: Any, name: str, note: str = "") -> argparse.Action:
     if h.kind == "float":
         kwargs.update(type=float, metavar=name.split("_")[-1].upper())
     elif h.kind == "pair":
-        kwargs.update(type=float, nargs=2, metavar=tuple(p.upper() for p in h.valid))
+        kwargs.update(type=float, nargs=2, metavar=tuple(p.upper() for p in h.choices))
     elif h.kind == "bool":
         kwargs.update(action="store_true", default=None)
     else:
-        kwargs.update(choices=[c for c in h.valid if c is not None])
+        kwargs.update(choices=[c for c in h.choices if c is not None])
     return group.add_argument(h.flag, **kwargs)

@@ -73,6 +73,20 @@ class Hyperparameter:
     optional: bool = False  # None is valid and means "off" (clipping)
 
     @property
+    def choices(self) -> tuple:
+        """The valid values of a choice, or the parts of a pair."""
+        if not isinstance(self.valid, tuple):
+            raise TypeError(f"{self.name} is a {self.kind}, not a choice")
+        return self.valid
+
+    @property
+    def range(self) -> Range:
+        """The valid interval of a number."""
+        if not isinstance(self.valid, Range):
+            raise TypeError(f"{self.name} is a {self.kind}, not a number")
+        return self.valid
+
+    @property
     def flag(self) -> str:
         """The command-line flag: ``--weight-decay``."""
         return "--" + self.name.replace("_", "-")
@@ -82,12 +96,12 @@ class Hyperparameter:
         label = label or self.name
         if value is None and self.optional:
             return
-        if self.kind == "choice" and value not in self.valid:
-            shown = ", ".join(map(str, self.valid))
+        if self.kind == "choice" and value not in self.choices:
+            shown = ", ".join(map(str, self.choices))
             raise HyperparameterError(f"{owner}: invalid {label} {value!r}; valid: {shown}")
-        if self.kind == "float" and isinstance(self.valid, Range) and not self.valid.contains(value):
+        if self.kind == "float" and not self.range.contains(value):
             raise HyperparameterError(f"{owner}: invalid {label} {_show(value)}; "
-                                      f"valid range {self.valid}")
+                                      f"valid range {self.range}")
 
 
 def _declare(*items: Hyperparameter) -> dict[str, Hyperparameter]:
@@ -156,8 +170,8 @@ OPTIONS: dict[str, Hyperparameter] = _declare(
                    Range(0.0, low_open=True), "log", (1e-3, 1e2), optional=True),
 )
 
-EPS_MODES: tuple[str, ...] = HYPERPARAMETERS["eps_mode"].valid  # type: ignore[assignment]
-WEIGHT_DECAY_MODES: tuple[str, ...] = HYPERPARAMETERS["weight_decay_mode"].valid  # type: ignore[assignment]
+EPS_MODES: tuple[str, ...] = HYPERPARAMETERS["eps_mode"].choices
+WEIGHT_DECAY_MODES: tuple[str, ...] = HYPERPARAMETERS["weight_decay_mode"].choices
 
 # Other libraries' names (the source documents write Keras's) -> ours.
 ALIASES = {alias: h.name for h in HYPERPARAMETERS.values() for alias in h.aliases}
@@ -204,9 +218,9 @@ def validate(owner: str, takes: Iterable[str], defaults: Mapping[str, Any],
             continue
         value = out[name]
         if not isinstance(value, tuple | list) or len(value) != 2:
-            raise HyperparameterError(f"{owner}: {name} must be a pair ({', '.join(spec.valid)}), "
+            raise HyperparameterError(f"{owner}: {name} must be a pair ({', '.join(spec.choices)}), "
                                       f"got {value!r}")
-        for i, (part, v) in enumerate(zip(spec.valid, value, strict=True)):
+        for i, (part, v) in enumerate(zip(spec.choices, value, strict=True)):
             HYPERPARAMETERS[part].check(v, owner, f"{name}[{i}]")
     return out
 

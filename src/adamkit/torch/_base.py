@@ -32,7 +32,7 @@ from adamkit.rules.hyperparameters import OPTIONS
 from adamkit.torch import _precision
 from adamkit.torch._flat import FlatEngine
 
-NONFINITE_MODES = OPTIONS["nonfinite"].valid
+NONFINITE_MODES = OPTIONS["nonfinite"].choices
 
 
 class RuleOptimizer(torch.optim.Optimizer):
