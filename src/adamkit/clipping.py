@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from adamkit.errors import HyperparameterError
+
 CLIP_OPTIONS = ("clip_value", "clip_norm", "clip_global_norm")
 
 
@@ -20,7 +22,7 @@ def validate(options: dict) -> None:
     for name in CLIP_OPTIONS:
         value = options.get(name)
         if value is not None and not value > 0:
-            raise ValueError(f"invalid {name} {value!r}; valid: a number > 0, or None (off)")
+            raise HyperparameterError(f"invalid {name} {value!r}; valid: a number > 0, or None (off)")
 
 
 def _scale(norm: Any, max_norm: float, xp: Any) -> Any:
