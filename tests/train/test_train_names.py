@@ -4,6 +4,6 @@ from adamkit.train import datasets, models, names, optim_factory
 
 
 def test_names_match_the_implementations():
-    assert names.DATASETS == datasets.DATASETS
-    assert names.MODELS == tuple(models.MODELS)
-    assert names.OPTIMIZERS == optim_factory.OPTIMIZERS
+    assert datasets.DATASETS == names.DATASETS
+    assert tuple(models.MODELS) == names.MODELS
+    assert optim_factory.OPTIMIZERS == names.OPTIMIZERS
