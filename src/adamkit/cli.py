@@ -1,9 +1,14 @@
 """The ``adamkit`` command: a thin dispatcher over the tools' own sub-command modules.
 
 Each tool module named in ``COMMAND_MODULES`` exposes ``register(subparsers)``, which adds its
-sub-commands and sets ``func`` on each parser; ``func(args)`` returns an exit status.
-User errors (``UsageError``/``ValueError`` raised while parsing or running) become one line on
-stderr and exit status 2, never a traceback.
+sub-commands and sets ``func`` on each parser; ``func(args)`` returns an exit status. Registering
+is light: it loads no torch, so ``adamkit --help``, ``race``, ``phase`` and ``functions`` never
+do; a command imports what it needs when it runs.
+
+Only user errors become one line on stderr and exit status 2: a :class:`~adamkit.errors.UsageError`
+(argparse's errors included), and an optional dependency (the ``torch`` extra) that a command
+needs but is not installed. Anything else, a ``ValueError`` from a bug included, keeps its
+traceback. Ctrl-C, during start-up too, prints one line and exits with status 130.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from adamkit import __version__
 from adamkit.errors import UsageError
 
 COMMAND_MODULES = ("adamkit.lab.cli", "adamkit.train.cli", "adamkit.bench.cli")
+# import name -> the package of pyproject.toml's ``torch`` extra that provides it
+OPTIONAL_DEPENDENCIES = {"torch": "torch", "numba": "numba", "sklearn": "scikit-learn", "PIL": "pillow"}
+INSTALL_EXTRA = 'pip install -c constraints.txt -e ".[torch]"'
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,26 +39,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"adamkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a tool whose optional dependency is missing
-            if exc.name and exc.name.startswith("adamkit"):
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
+def missing_dependency(exc: ModuleNotFoundError) -> str | None:
+    """The optional package whose absence ``exc`` reports, or None for any other missing module."""
+    return OPTIONAL_DEPENDENCIES.get((exc.name or "").partition(".")[0])
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    try:
+    command = None
+    try:  # building the parser imports the tools: a Ctrl-C there is an interrupt like any other
+        parser = build_parser()
         args = parser.parse_args(argv)
+        command = args.command
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
         return int(args.func(args) or 0)
-    except (UsageError, ValueError) as exc:
+    except UsageError as exc:
         print(f"adamkit: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        package = missing_dependency(exc)
+        if package is None:
+            raise
+        print(f"adamkit: error: 'adamkit {command}' needs {package}, which is not installed; "
+              f"install it with: {INSTALL_EXTRA}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("adamkit: interrupted", file=sys.stderr)

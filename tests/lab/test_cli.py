@@ -95,6 +95,7 @@ def test_functions_lists_every_function(capsys):
         (["race", "--set", "beta3=1"], "--set beta3: no optimizer in the race has it"),
         (["race", "--start", "1,2,3"], "needs 2 number"),
         (["race", "--lr", "fast"], "--lr 'fast' must be comma-separated numbers"),
+        (["race", "--lr", "0.1,0.2"], "--lr '0.1,0.2' must be one number, or NAME=LR"),
         (["phase", "--x", "lr=1:0:5"], "LOW < HIGH"),
         (["phase", "--y", "foo=0:1:3"], "unknown hyperparameter for adam 'foo'"),
         (["phase", "--optimizer", "sgd", "--y", "beta1=0:1:3"], "valid: dampening"),

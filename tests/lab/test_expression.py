@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from adamkit.lab import functions as F
-from adamkit.lab.expression import MAX_LENGTH, ExpressionError, expression_function, parse
+from adamkit.lab.expression import MAX_LENGTH, ExpressionError, parse
 
 
 def test_expression_value_and_symbolic_gradient():
@@ -17,7 +17,7 @@ def test_expression_value_and_symbolic_gradient():
 
 
 def test_one_variable_gives_a_1d_function():
-    fn = expression_function("(x - 2)**2")
+    fn = F.from_expression("(x - 2)**2")
     assert fn.dim == 1 and fn.window == ((-5.0, 5.0),)
     assert np.allclose(fn.grad(np.array([[8.0]])), [[12.0]])
 

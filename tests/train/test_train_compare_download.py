@@ -125,6 +125,8 @@ def test_get_unreachable_and_bad_scheme(tmp_path):
         download.get("mnist", tmp_path, mirror="http://127.0.0.1:9/", quiet=True)
     with pytest.raises(UsageError, match="must be an http\\(s\\) URL"):
         download.get("mnist", tmp_path, mirror="file:///etc/", quiet=True)
+    with pytest.raises(UsageError, match="must be an http\\(s\\) URL"):
+        download.get("mnist", tmp_path, mirror="http://[oops", quiet=True)  # urllib: ValueError
 
 
 def _tar(site, members):

@@ -257,6 +257,7 @@ def test_bad_configs_are_one_line_errors(tmp_path, changes, message):
     with pytest.raises(ValueError, match=message) as info:
         train(_cfg(**changes), tmp_path, quiet=True)
     assert "\n" not in str(info.value)
+    assert isinstance(info.value, UsageError)  # what the CLI shows as one line
 
 
 def test_resume_errors(tmp_path):
@@ -282,6 +283,8 @@ def test_cli_resume_takes_the_checkpoints_config_and_more_epochs(tmp_path, capsy
     (["train", "--recipe", "mnits"], "unknown recipe 'mnits'; valid:"),
     (["train", "--momentum", "0.9", "--epochs", "1"], "--momentum does not apply to optimizer adam"),
     (["train", "--epochs", "x"], "invalid int value: 'x'"),
+    (["train", "--lr", "-1", "--epochs", "1"], "adam: invalid lr -1"),
+    (["train", "--clip-global-norm", "0", "--epochs", "1"], "invalid clip_global_norm 0.0"),
     (["compare", "--optimizers", "adam,nope", "--epochs", "1"], "unknown optimizer 'nope'"),
     (["compare", "--optimizers", ","], "--optimizers is empty"),
 ])

@@ -180,8 +180,10 @@ def _lrs(text: str | None, names: list[str]) -> dict[str, float]:
     if text is None:
         return {}
     if "=" not in text:
-        (lr,) = _floats(text, "--lr") or [None]
-        return {n: lr for n in names}
+        values = _floats(text, "--lr")
+        if len(values) != 1:
+            raise UsageError(f"--lr {text!r} must be one number, or NAME=LR,... per optimizer")
+        return {n: values[0] for n in names}
     given = _key_values(text, "--lr")
     for n in given:
         if n not in names:
@@ -262,7 +264,7 @@ def race_command(args) -> int:
         "optimizers": {r.optimizer: r.summary(0, args.tolerance) for r in results},
         "lab_default_lr_rule": "lr not given = the function's lab lr for the optimizer's family",
     }
-    if tuned_json is not None:
+    if tuned_json is not None and tuned_results is not None:
         report["tuned"] = {
             t["optimizer"]: {**t, "race": r.summary(0, args.tolerance)}
             for t, r in zip(tuned_json, tuned_results, strict=True)

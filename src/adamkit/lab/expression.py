@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import sympy
@@ -131,8 +132,9 @@ def _build(text: str, node: ast.AST) -> sympy.Expr:
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
             hint = _HINTS.get(type(node.op), "operator not allowed")
-            gap = text[node.left.end_col_offset : node.right.col_offset]
-            col = node.left.end_col_offset + len(gap) - len(gap.lstrip())
+            left_end = node.left.end_col_offset or node.left.col_offset  # ast.parse sets it
+            gap = text[left_end : node.right.col_offset]
+            col = left_end + len(gap) - len(gap.lstrip())
             return _raise(text, node, hint, col=col, token=gap.strip() or "?")
         left, right = _build(text, node.left), _build(text, node.right)
         return _binary(text, node, left, right)
@@ -204,7 +206,11 @@ _NUMPY_FUNCTIONS = {
 }
 
 
-def compile_numpy(expr: sympy.Expr) -> Callable[[dict], np.ndarray]:
+# a compiled (sub)expression: env (symbol -> array of coordinates) -> its values (a float if constant)
+Evaluator = Callable[[dict], "np.ndarray | float"]
+
+
+def compile_numpy(expr: sympy.Expr) -> Evaluator:
     """A function ``env -> array`` evaluating ``expr`` with NumPy (``env``: symbol -> array).
 
     Walks the sympy tree once and returns nested closures (no code generation, no exec).
@@ -248,20 +254,28 @@ def compile_numpy(expr: sympy.Expr) -> Callable[[dict], np.ndarray]:
     raise TypeError(f"cannot evaluate sympy node {func.__name__} with NumPy")
 
 
-def expression_function(text: str, *, window=None):
-    """A :class:`~adamkit.lab.functions.TestFunction` for a user expression.
+@dataclass(frozen=True)
+class CompiledExpression:
+    """A validated expression, its symbolic gradient, and NumPy value and gradient functions.
 
-    One variable ``x`` gives a 1-D function; ``y`` makes it 2-D. Known minima are not computed
-    (``minima`` is empty, ``f_min`` None), so races report no distance to a minimum.
-    Default window [-5, 5] per coordinate; lab default lrs: sgd 0.01, adaptive 0.05, adagrad 0.5, radam 0.02.
+    ``value_fn(P)`` and ``grad_fn(P, out)`` follow :class:`~adamkit.lab.functions.TestFunction`'s
+    conventions: points ``P`` of shape ``(..., dim)``, the gradient written into ``out``.
     """
-    from adamkit.lab.functions import TestFunction
 
+    expr: sympy.Expr
+    gradient: list[sympy.Expr]
+    dim: int
+    value_fn: Callable[[np.ndarray], np.ndarray]
+    grad_fn: Callable[[np.ndarray, np.ndarray], None]
+
+
+def compile_expression(text: str) -> CompiledExpression:
+    """Parse ``text`` and differentiate it: one variable ``x`` gives dim 1, ``y`` makes it 2."""
     expr = parse(text)
     symbols = [X, Y] if Y in expr.free_symbols else [X]
-    dim = len(symbols)
     f = compile_numpy(expr)
-    grads = [compile_numpy(sympy.diff(expr, s)) for s in symbols]
+    gradient = [sympy.diff(expr, s) for s in symbols]
+    grads = [compile_numpy(g) for g in gradient]
 
     def value_fn(P):
         env = {s: P[..., i] for i, s in enumerate(symbols)}
@@ -272,16 +286,4 @@ def expression_function(text: str, *, window=None):
         for i, g in enumerate(grads):
             out[..., i] = g(env)
 
-    if window is None:
-        window = ((-5.0, 5.0),) * dim
-    (lo, hi) = window[0]
-    start = (lo + 0.85 * (hi - lo),) if dim == 1 else (
-        lo + 0.15 * (hi - lo), window[1][0] + 0.85 * (window[1][1] - window[1][0])
-    )
-    return TestFunction(
-        name=text.strip(), formula=sympy.sstr(expr), dim=dim, value_fn=value_fn,
-        grad_fn=grad_fn, minima=np.zeros((0, dim)), window=tuple(window), start=start,
-        f_min=None, lab_lr={"sgd": 0.01, "adaptive": 0.05, "adagrad": 0.5, "radam": 0.02}, steps=300,
-        log_levels=False, description="user expression; gradient derived symbolically",
-        extra={"expression": expr, "gradient": [sympy.diff(expr, s) for s in symbols]},
-    )
+    return CompiledExpression(expr, gradient, len(symbols), value_fn, grad_fn)

@@ -320,9 +320,7 @@ def get(spec, *, window=None) -> TestFunction:
         elif key.isidentifier() and key not in ("x", "y"):
             raise choice("function", spec, FUNCTIONS)
         else:
-            from adamkit.lab.expression import expression_function
-
-            fn = expression_function(str(spec))
+            fn = from_expression(str(spec))
     if window is not None:
         window = tuple((float(lo), float(hi)) for lo, hi in window)
         if len(window) != fn.dim or any(not lo < hi for lo, hi in window):
@@ -331,6 +329,32 @@ def get(spec, *, window=None) -> TestFunction:
             )
         fn = _replace(fn, window=window)
     return fn
+
+
+def from_expression(text: str, *, window=None) -> TestFunction:
+    """A TestFunction for a user expression such as ``"x**2 + 10*sin(y)"``.
+
+    One variable ``x`` gives a 1-D function; ``y`` makes it 2-D. Known minima are not computed
+    (``minima`` is empty, ``f_min`` None), so races report no distance to a minimum.
+    Default window [-5, 5] per coordinate; lab default lrs: sgd 0.01, adaptive 0.05, adagrad 0.5, radam 0.02.
+    """
+    from adamkit.lab.expression import compile_expression  # sympy loads only when an expression is used
+
+    compiled = compile_expression(text)
+    dim = compiled.dim
+    if window is None:
+        window = ((-5.0, 5.0),) * dim
+    (lo, hi) = window[0]
+    start = (lo + 0.85 * (hi - lo),) if dim == 1 else (
+        lo + 0.15 * (hi - lo), window[1][0] + 0.85 * (window[1][1] - window[1][0])
+    )
+    return TestFunction(
+        name=text.strip(), formula=str(compiled.expr), dim=dim, value_fn=compiled.value_fn,
+        grad_fn=compiled.grad_fn, minima=np.zeros((0, dim)), window=tuple(window), start=start,
+        f_min=None, lab_lr={"sgd": 0.01, "adaptive": 0.05, "adagrad": 0.5, "radam": 0.02}, steps=300,
+        log_levels=False, description="user expression; gradient derived symbolically",
+        extra={"expression": compiled.expr, "gradient": compiled.gradient},
+    )
 
 
 def _replace(fn: TestFunction, **changes) -> TestFunction:

@@ -15,6 +15,7 @@ when f* is unknown); a configuration that diverges on any run scores +inf. Lower
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +113,7 @@ def tune(function, optimizer: str, *, steps: int | None = None, start=None, budg
     starts = _start_points(fn, start, n_starts, rng)
     runs_per_config = n_starts * n_seeds
     # configuration k occupies rows k*runs_per_config ... (k+1)*runs_per_config - 1
-    hp = {k: np.repeat(v, runs_per_config) for k, v in draws.items()}
+    hp: dict[str, Any] = {k: np.repeat(v, runs_per_config) for k, v in draws.items()}
     start_rows = np.tile(np.repeat(starts, n_seeds, axis=0), (budget, 1))
     result = run(fn, optimizer, steps=steps, start=start_rows, noise=noise, seed=seed,
                  **fixed, **hp)

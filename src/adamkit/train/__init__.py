@@ -10,7 +10,20 @@ the generated sets), ``models``, ``recipes``, ``optim_factory``, ``schedule_fact
 ``compare``, ``download``, ``cli``.
 """
 
-from adamkit.train.config import TrainConfig
-from adamkit.train.trainer import RunResult, Trainer, train
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adamkit.train.config import TrainConfig
+    from adamkit.train.trainer import RunResult, Trainer, train
 
 __all__ = ["TrainConfig", "Trainer", "RunResult", "train"]
+_HOMES = {"TrainConfig": "config", "Trainer": "trainer", "RunResult": "trainer", "train": "trainer"}
+
+
+def __getattr__(name: str):
+    # Loaded on first use (PEP 562): importing adamkit.train.cli to register the commands, which
+    # every adamkit command does, must not load torch.
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

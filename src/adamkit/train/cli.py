@@ -31,27 +31,24 @@ CONFIG_FLAGS = (
     "flush_denormal", "data_dir",
     "diagnostics", "diagnostics_every",
 )
-# recipe fields that belong to one optimizer and are dropped when the optimizer changes
-_OPTIMIZER_FIELDS = ("betas", "eps", "weight_decay", "momentum", "amsgrad", "nesterov",
-                     "eps_mode", "weight_decay_mode", "state_precision")
 
 
 def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) -> None:
-    from adamkit.train import datasets, models, optim_factory
+    from adamkit.train import names  # not datasets/models/optim_factory: those load torch
 
     g = p.add_argument_group("what to train")
     g.add_argument("--recipe", help="named recipe (defaults for every flag below); "
                    "default: the data set's fast recipe")
-    g.add_argument("--dataset", choices=datasets.DATASETS, metavar="NAME",
-                   help=f"one of: {', '.join(datasets.DATASETS)} (default digits)")
-    g.add_argument("--model", choices=list(models.MODELS), metavar="NAME",
-                   help=f"one of: {', '.join(models.MODELS)}")
+    g.add_argument("--dataset", choices=names.DATASETS, metavar="NAME",
+                   help=f"one of: {', '.join(names.DATASETS)} (default digits)")
+    g.add_argument("--model", choices=names.MODELS, metavar="NAME",
+                   help=f"one of: {', '.join(names.MODELS)}")
     g.add_argument("--data-dir", dest="data_dir", metavar="DIR",
                    help="where mnist / fashion-mnist IDX files or cifar-10-batches-py are (default ./data)")
     o = p.add_argument_group("optimizer (flags an optimizer does not take are errors)")
     if with_optimizer:
-        o.add_argument("--optimizer", choices=optim_factory.OPTIMIZERS, metavar="NAME",
-                       help=f"one of: {', '.join(optim_factory.OPTIMIZERS)}")
+        o.add_argument("--optimizer", choices=names.OPTIMIZERS, metavar="NAME",
+                       help=f"one of: {', '.join(names.OPTIMIZERS)}")
     o.add_argument("--lr", type=float, help="(peak) learning rate")
     o.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"), help="Adam's betas")
     o.add_argument("--eps", type=float, help="epsilon")
@@ -147,25 +144,17 @@ def register(subparsers) -> None:
     d.set_defaults(func=lambda args: (d.print_help(), 2)[1])
 
 
-def resolve_config(args, optimizer: str | None = None):
-    """Recipe defaults, then the flags the user gave (argparse leaves the others None)."""
-    from adamkit.train import optim_factory, recipes
-    from adamkit.train.config import TrainConfig
+def _given(args) -> dict:
+    """The config fields the user set by flag (argparse leaves the others None)."""
+    return {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k, None) is not None}
 
-    name = args.recipe or recipes.default_for(args.dataset or recipes.DEFAULT_RECIPE)
-    base = recipes.get(name)
-    given = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k, None) is not None}
-    if optimizer is not None:
-        given["optimizer"] = optimizer
-    if "dataset" in given and "model" not in given and given["dataset"] != base["dataset"]:
-        base["model"] = recipes.RECIPES[recipes.default_for(given["dataset"])]["model"]
-    final_optimizer = given.get("optimizer", base.get("optimizer", "adam"))
-    if final_optimizer != base.get("optimizer"):
-        accepted = optim_factory.accepted_options(final_optimizer)
-        for key in _OPTIMIZER_FIELDS:
-            if key in base and key not in accepted:
-                del base[key]
-    return TrainConfig.from_dict({**base, **given}), given
+
+def resolve_config(args):
+    """``(config, given)``: the recipe's defaults overridden by ``given``, the flags the user gave."""
+    from adamkit.train.config import resolve
+
+    given = _given(args)
+    return resolve(args.recipe, given), given
 
 
 def run_train(args) -> int:
@@ -201,12 +190,16 @@ def run_train(args) -> int:
 
 
 def run_compare(args) -> int:
-    from adamkit.train.compare import compare
+    from adamkit.train.compare import compare, configs_for, format_table
 
     names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
     if not names:
         raise UsageError("--optimizers is empty; give e.g. adam,sgd,rmsprop")
-    result = compare(args, names)
+    configs = configs_for(args.recipe, _given(args), names)
+    out = Path(args.out or f"runs/compare-{configs[names[0]].dataset}")
+    result = compare(configs, out, quiet=args.quiet, plots=args.plots)
+    if not args.quiet or not args.json:
+        print(format_table(result["table"]), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(result, indent=2))
     return 0

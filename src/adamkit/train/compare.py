@@ -3,7 +3,7 @@
 The seed fixes the initial weights (the model is built before the optimizer, which draws no
 random numbers) and ``trainer.epoch_order`` fixes the batches, so the runs differ only in the
 optimizer. Each optimizer gets its usual learning rate (``DEFAULT_LR``) unless ``--lr`` is given;
-an option flag such as ``--momentum`` goes to the optimizers that take it.
+an option flag such as ``--momentum`` goes to the optimizers that take it (:func:`configs_for`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 from adamkit.errors import UsageError, choice
-from adamkit.train import optim_factory, plots
+from adamkit.train import optim_factory
+from adamkit.train.config import OPTIMIZER_FIELDS, TrainConfig, resolve
+from adamkit.train.plots import comparison as plot_comparison
 from adamkit.train.trainer import train
 
 # A learning rate that works for each optimizer on the bundled tasks (torch's defaults where those
@@ -25,20 +27,19 @@ DEFAULT_LR = {
 DEFAULT_MOMENTUM = {"sgd": 0.9}
 
 
-def compare(args, names: list[str]) -> dict:
-    """Train once per optimizer in ``names``; write OUT/compare.json, compare.png, a table."""
-    from adamkit.train.cli import resolve_config
+def configs_for(recipe: str | None, given: dict, names: list[str]) -> dict[str, TrainConfig]:
+    """One config per optimizer in ``names``: the recipe, then ``given`` (the user's settings).
 
+    An optimizer option in ``given`` (momentum, betas, ...) goes to the optimizers that take it;
+    each optimizer gets ``DEFAULT_LR`` (and ``DEFAULT_MOMENTUM``) unless ``given`` sets them.
+    """
     for n in names:
         if n not in optim_factory.OPTIMIZERS:
             raise choice("optimizer", n, optim_factory.OPTIMIZERS)
     configs = {}
-    from adamkit.train.cli import _OPTIMIZER_FIELDS
-
     for n in names:
-        cfg, given = resolve_config(args, optimizer=n)
-        # an option flag (--momentum, --betas, ...) goes to the optimizers that take it
-        for key in sorted(set(given) & set(_OPTIMIZER_FIELDS)):
+        cfg = resolve(recipe, {**given, "optimizer": n})
+        for key in sorted(set(given) & set(OPTIMIZER_FIELDS)):
             if key not in optim_factory.accepted_options(n):
                 if not any(key in optim_factory.accepted_options(m) for m in names):
                     raise UsageError(f"--{key.replace('_', '-')} applies to none of "
@@ -49,14 +50,23 @@ def compare(args, names: list[str]) -> dict:
         if "momentum" not in given and n in DEFAULT_MOMENTUM:
             cfg.momentum = DEFAULT_MOMENTUM[n]
         configs[n] = cfg
+    return configs
+
+
+def compare(configs: dict[str, TrainConfig], out: Path, *, quiet: bool = False,
+            plots: bool = True) -> dict:
+    """Train once per config (name -> config); write OUT/NAME/, OUT/compare.json, compare.png.
+
+    Returns compare.json's content: the table's rows under ``"table"`` (see :func:`format_table`).
+    """
+    names = list(configs)
     first = configs[names[0]]
-    out = Path(args.out or f"runs/compare-{first.dataset}")
     out.mkdir(parents=True, exist_ok=True)
     histories, rows = {}, []
     for n in names:
-        if not args.quiet:
+        if not quiet:
             print(f"== {n} (lr {configs[n].lr:g})", file=sys.stderr)
-        run = train(configs[n], out / n, quiet=args.quiet, plots=args.plots)
+        run = train(configs[n], out / n, quiet=quiet, plots=plots)
         histories[n] = run.history
         s = run.summary
         rows.append({
@@ -66,13 +76,11 @@ def compare(args, names: list[str]) -> dict:
         })
     title = (f"{first.model} on {first.dataset}, seed {first.seed}, {first.epochs} epochs, "
              f"batch {first.batch_size}, schedule {first.schedule}")
-    if args.plots:
-        plots.comparison(histories, out / "compare.png", title=title)
+    if plots:
+        plot_comparison(histories, out / "compare.png", title=title)
     result = {"dataset": first.dataset, "model": first.model, "seed": first.seed,
               "epochs": first.epochs, "table": rows, "runs": {n: str(out / n) for n in names}}
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
-    if not args.quiet or not args.json:
-        print(format_table(rows), file=sys.stderr if args.json else sys.stdout)
     return result
 
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from adamkit.train import recipes
+
+# fields that belong to one optimizer: a recipe's are dropped when the optimizer changes
+OPTIMIZER_FIELDS = ("betas", "eps", "weight_decay", "momentum", "amsgrad", "nesterov",
+                    "eps_mode", "weight_decay_mode", "state_precision")
+
 
 @dataclass
 class TrainConfig:
@@ -68,3 +74,24 @@ class TrainConfig:
         if d.get("betas") is not None:
             d["betas"] = tuple(d["betas"])
         return cls(**d)
+
+
+def resolve(recipe: str | None, given: dict) -> TrainConfig:
+    """A recipe's defaults overridden by the fields in ``given`` (what the user set).
+
+    ``recipe`` None means the given data set's fast recipe (digits when none is given). A data set
+    given without a model gets its own fast recipe's model; an optimizer that differs from the
+    recipe's drops the recipe's options it does not take (SGD has no betas).
+    """
+    from adamkit.train import optim_factory
+
+    base = recipes.get(recipe or recipes.default_for(given.get("dataset", recipes.DEFAULT_RECIPE)))
+    if "dataset" in given and "model" not in given and given["dataset"] != base["dataset"]:
+        base["model"] = recipes.RECIPES[recipes.default_for(given["dataset"])]["model"]
+    final_optimizer = given.get("optimizer", base.get("optimizer", "adam"))
+    if final_optimizer != base.get("optimizer"):
+        accepted = optim_factory.accepted_options(final_optimizer)
+        for key in OPTIMIZER_FIELDS:
+            if key in base and key not in accepted:
+                del base[key]
+    return TrainConfig.from_dict({**base, **given})

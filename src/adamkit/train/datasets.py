@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from adamkit.errors import UsageError, choice
-from adamkit.train import files, idx, synthetic
+from adamkit.train import files, idx, names, synthetic
 
 CLASSIFICATION, SEGMENTATION, REGRESSION = "classification", "segmentation", "regression"
 
@@ -220,7 +220,7 @@ def load_regression(train_size: int = 1000, test_size: int = 250, features: int 
     )
 
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "shapes", "sparse-text", "regression")
+DATASETS = names.DATASETS
 FILE_DATASETS = ("mnist", "fashion-mnist", "cifar10")
 
 

@@ -33,7 +33,10 @@ def _specs(name: str) -> tuple[files.FileSpec, ...]:
 
 def fetch(url: str, target: Path, md5: str | None, quiet: bool = True) -> str:
     """Download ``url`` to ``target`` atomically; returns the MD5; mismatch: UsageError, no file."""
-    scheme = urllib.parse.urlparse(url).scheme
+    try:
+        scheme = urllib.parse.urlparse(url).scheme
+    except ValueError:  # urllib's word for a malformed URL, e.g. an unclosed '[' of an IPv6 host
+        scheme = None
     if scheme not in ("http", "https"):
         raise UsageError(f"--mirror must be an http(s) URL, got {url!r}")
     tmp = target.with_name(f".{target.name}.part-{os.getpid()}")

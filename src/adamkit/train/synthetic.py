@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from adamkit.errors import UsageError
+
 TEXT_CLASSES = 4
 TEXT_MAX_LEN = 40
 PAD = 0  # token id 0 pads documents to TEXT_MAX_LEN; EmbeddingBag ignores it (padding_idx)
@@ -49,7 +51,7 @@ def sparse_text(
     touches only a few thousand of the vocabulary's rows.
     """
     if vocab_size < 1000:
-        raise ValueError(f"vocab_size must be >= 1000 for sparse-text, got {vocab_size}")
+        raise UsageError(f"vocab_size must be >= 1000 for sparse-text, got {vocab_size}")
     rng = np.random.default_rng(seed)
     ranks = np.arange(1, vocab_size, dtype=np.float64)
     background = 1.0 / ranks**1.1

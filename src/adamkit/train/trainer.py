@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 import adamkit
-from adamkit.errors import UsageError
+from adamkit.errors import HyperparameterError, UsageError
 from adamkit.train import checkpoint, datasets, models, optim_factory, schedule_factory, tasks
 from adamkit.train.config import TrainConfig
 
@@ -146,9 +146,14 @@ class Trainer:
         _seed_everything(cfg.seed)
         self.ds = dataset or datasets.load(cfg.dataset, cfg.data_dir, **cfg.dataset_options)
         self.model = models.build(cfg.model, self.ds, sparse=cfg.optimizer == "sparse_adam")
-        self.optimizer, self.clip = optim_factory.build(
-            cfg.optimizer, self.model.parameters(), cfg.optimizer_options()
-        )
+        try:
+            self.optimizer, self.clip = optim_factory.build(
+                cfg.optimizer, self.model.parameters(), cfg.optimizer_options()
+            )
+        except UsageError:
+            raise
+        except ValueError as exc:  # torch.optim's convention: a bad hyperparameter value
+            raise HyperparameterError(str(exc)) from None
         n = len(self.ds.x_train)
         self.steps_per_epoch = -(-n // cfg.batch_size)
         self.total_steps = self.steps_per_epoch * cfg.epochs

@@ -1,0 +1,11 @@
+"""The names ``adamkit train`` and ``adamkit compare`` accept, importable without torch.
+
+The CLI builds its choices and help from these, so that registering the commands (and
+``adamkit --help``, ``adamkit race``, ...) never loads torch. ``datasets``, ``models`` and
+``optim_factory``, which need torch, hold the implementations; a test checks the names agree.
+"""
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "shapes", "sparse-text", "regression")
+MODELS = ("mlp", "digits-cnn", "seed-cnn", "mnist-cnn", "cifar-cnn", "unet", "seed-unet", "text-bag",
+          "regression-mlp")
+OPTIMIZERS = ("adam", "adamw", "adamax", "nadam", "radam", "sgd", "rmsprop", "adagrad", "sparse_adam")
