@@ -21,7 +21,7 @@ def add_flag(group: Any, name: str, note: str = "") -> argparse.Action:
     h = declaration(name)
     kwargs: dict[str, Any] = {"dest": name, "help": h.doc + (f" ({note})" if note else "")}
     if h.kind == "float":
-        kwargs.update(type=float, metavar=name.split("_")[-1].upper())
+        kwargs.update(type=float)
     elif h.kind == "pair":
         kwargs.update(type=float, nargs=2, metavar=tuple(p.upper() for p in h.choices))
     elif h.kind == "bool":

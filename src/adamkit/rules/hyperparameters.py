@@ -161,12 +161,12 @@ OPTIONS: dict[str, Hyperparameter] = _declare(
     Hyperparameter("nonfinite", None, "choice",
                    "non-finite gradients: None propagates them (torch); skip skips the step; "
                    "raise raises naming the parameter", (None, "skip", "raise")),
-    Hyperparameter("clip_value", None, "float", "clip each gradient element to [-C, C]",
+    Hyperparameter("clip_value", None, "float", "clip each gradient element into [-value, value]",
                    Range(0.0, low_open=True), "log", (1e-3, 1e2), optional=True),
-    Hyperparameter("clip_norm", None, "float", "clip each gradient tensor's L2 norm to C",
+    Hyperparameter("clip_norm", None, "float", "clip each gradient tensor's L2 norm to at most this",
                    Range(0.0, low_open=True), "log", (1e-3, 1e2), optional=True),
     Hyperparameter("clip_global_norm", None, "float",
-                   "clip the gradients' global L2 norm to C (torch's clip_grad_norm_)",
+                   "clip the gradients' joint L2 norm to at most this (torch's clip_grad_norm_)",
                    Range(0.0, low_open=True), "log", (1e-3, 1e2), optional=True),
 )
 

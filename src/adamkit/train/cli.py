@@ -34,7 +34,8 @@ CONFIG_FLAGS = (
 
 
 def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) -> None:
-    from adamkit.train import names  # not datasets/models/optim_factory: those load torch
+    from adamkit.flags import add_flag
+    from adamkit.train import names, optim_factory  # not datasets/models: those load torch
 
     g = p.add_argument_group("what to train")
     g.add_argument("--recipe", help="named recipe (defaults for every flag below); "
@@ -49,21 +50,9 @@ def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) ->
     if with_optimizer:
         o.add_argument("--optimizer", choices=names.OPTIMIZERS, metavar="NAME",
                        help=f"one of: {', '.join(names.OPTIMIZERS)}")
-    o.add_argument("--lr", type=float, help="(peak) learning rate")
-    o.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"), help="Adam's betas")
-    o.add_argument("--eps", type=float, help="epsilon")
-    o.add_argument("--weight-decay", dest="weight_decay", type=float, help="weight decay")
-    o.add_argument("--momentum", type=float, help="momentum (sgd, rmsprop)")
-    o.add_argument("--amsgrad", action="store_true", default=None, help="AMSGrad (adam, adamw)")
-    o.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum (sgd)")
-    o.add_argument("--eps-mode", dest="eps_mode", choices=("paper", "hat", "root"),
-                   help="where epsilon goes (adamkit optimizers)")
-    o.add_argument("--weight-decay-mode", dest="weight_decay_mode",
-                   choices=("l2", "decoupled", "independent"), help="weight decay form (adamkit)")
-    o.add_argument("--state-precision", dest="state_precision", choices=("fp32", "bf16", "8bit"),
-                   help="how Adam's moments are stored: fp32 8, bf16 4, 8bit ~2 bytes/param")
-    o.add_argument("--clip-global-norm", dest="clip_global_norm", type=float, metavar="C",
-                   help="clip the gradients' global L2 norm to C")
+    for name in optim_factory.OPTION_FLAGS:  # type, choices and help from the declarations
+        takers = optim_factory.takers(name)
+        add_flag(o, name, "" if len(takers) == len(optim_factory.OPTIMIZERS) else ", ".join(takers))
     o.add_argument("--schedule", metavar="SPEC",
                    help="constant, cosine, onecycle, step:EPOCHS,GAMMA, exponential:GAMMA, "
                         "seed-exp-decay, ... (adamkit.schedules); cosine/onecycle span the run")

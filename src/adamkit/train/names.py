@@ -5,7 +5,9 @@ The CLI builds its choices and help from these, so that registering the commands
 ``optim_factory``, which need torch, hold the implementations; a test checks the names agree.
 """
 
+from adamkit.train import optim_factory
+
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "shapes", "sparse-text", "regression")
 MODELS = ("mlp", "digits-cnn", "seed-cnn", "mnist-cnn", "cifar-cnn", "unet", "seed-unet", "text-bag",
           "regression-mlp")
-OPTIMIZERS = ("adam", "adamw", "adamax", "nadam", "radam", "sgd", "rmsprop", "adagrad", "sparse_adam")
+OPTIMIZERS = optim_factory.OPTIMIZERS  # torch-free: it reads the rules' declarations
