@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from adamkit import outdir
 from adamkit.errors import UsageError, choice
 from adamkit.train import optim_factory, plots
 from adamkit.train.trainer import train
@@ -25,8 +26,8 @@ DEFAULT_LR = {
 DEFAULT_MOMENTUM = {"sgd": 0.9}
 
 
-def compare(args, names: list[str]) -> dict:
-    """Train once per optimizer in ``names``; write OUT/compare.json, compare.png, a table."""
+def optimizer_configs(args, names: list[str]) -> dict:
+    """Each optimizer's TrainConfig: the shared flags, the options it takes, its default lr."""
     from adamkit.train.cli import resolve_config
 
     for n in names:
@@ -49,9 +50,17 @@ def compare(args, names: list[str]) -> dict:
         if "momentum" not in given and n in DEFAULT_MOMENTUM:
             cfg.momentum = DEFAULT_MOMENTUM[n]
         configs[n] = cfg
+    return configs
+
+
+def compare(args, names: list[str]) -> dict:
+    """Train once per optimizer in ``names``; write OUT/compare.json, compare.png, a table."""
+    configs = optimizer_configs(args, names)
     first = configs[names[0]]
     out = Path(args.out or f"runs/compare-{first.dataset}")
-    out.mkdir(parents=True, exist_ok=True)
+    # an earlier comparison here (its files, any optimizer's run folder) is refused, not mixed in
+    out = outdir.prepare(out, ("compare.json", "compare.png", *optim_factory.OPTIMIZERS),
+                         overwrite=getattr(args, "overwrite", False))
     histories, rows = {}, []
     for n in names:
         if not args.quiet:
