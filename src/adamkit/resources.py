@@ -20,7 +20,7 @@ MAX_THREADS = max(256, os.cpu_count() or 1)
 def check_threads(n: int | None, flag: str = "--threads") -> None:
     """A UsageError naming the valid range unless ``n`` is None or 1..MAX_THREADS."""
     if n is not None and not 1 <= n <= MAX_THREADS:
-        raise UsageError(f"{flag} {n} is out of range; valid: 1..{MAX_THREADS} "
+        raise UsageError(f"{flag} must be >= 1 and <= {MAX_THREADS}, got {n} "
                          f"(this machine has {os.cpu_count()} cores)")
 
 

@@ -43,7 +43,7 @@ def test_bench_table_for_a_training_iteration(capsys):
     (["--rounds", "0"], "--rounds must be >= 1, got 0"),
     (["--preset", ""], "unknown preset ''; valid: all, big, many-small, mlp, transformer"),
     (["--preset", ","], "unknown preset ','; valid: all, big"),
-    (["--threads", "0"], "--threads 0 is out of range; valid: 1..256"),
+    (["--threads", "0"], "--threads must be >= 1 and <= 256, got 0"),
 ])
 def test_bad_arguments_are_one_line_errors(capsys, argv, message):
     assert main(["bench", *argv]) == 2
