@@ -20,6 +20,19 @@ class Schedule(Protocol):
     def __call__(self, step: int) -> float: ...
 
 
+def _need(schedule: Any, field: str, ok: bool, valid: str) -> None:
+    """A UsageError naming the schedule, the bad value and the valid ones unless ``ok``: checked
+    when the schedule is built, so a bad spec fails before training, not at the step it breaks."""
+    if not ok:
+        name = next((k for k, c in SCHEDULES.items() if c is type(schedule)), type(schedule).__name__)
+        raise UsageError(f"schedule {name}: {field}={getattr(schedule, field)!r} is out of range; "
+                         f"valid: {valid}")
+
+
+def _positive(x: float) -> bool:
+    return math.isfinite(x) and x > 0
+
+
 @dataclass(frozen=True)
 class Constant:
     """factor = 1."""
@@ -35,6 +48,10 @@ class StepDecay:
     step_size: int
     gamma: float = 0.1
 
+    def __post_init__(self):
+        _need(self, "step_size", self.step_size >= 1, ">= 1")
+        _need(self, "gamma", _positive(self.gamma), "a finite number > 0")
+
     def __call__(self, step: int) -> float:
         return self.gamma ** (step // self.step_size)
 
@@ -44,6 +61,9 @@ class Exponential:
     """factor = gamma ** step, as torch's ExponentialLR."""
 
     gamma: float
+
+    def __post_init__(self):
+        _need(self, "gamma", _positive(self.gamma), "a finite number > 0")
 
     def __call__(self, step: int) -> float:
         return self.gamma**step
@@ -55,6 +75,11 @@ class Cosine:
 
     total_steps: int
     min_factor: float = 0.0
+
+    def __post_init__(self):
+        _need(self, "total_steps", self.total_steps >= 1, ">= 1")
+        _need(self, "min_factor", math.isfinite(self.min_factor) and self.min_factor >= 0,
+              "a finite number >= 0")
 
     def __call__(self, step: int) -> float:
         progress = min(step, self.total_steps) / self.total_steps
@@ -70,6 +95,9 @@ class Warmup:
 
     warmup_steps: int
     then: Any = Constant()
+
+    def __post_init__(self):
+        _need(self, "warmup_steps", self.warmup_steps >= 0, ">= 0")
 
     def __call__(self, step: int) -> float:
         if step < self.warmup_steps:
@@ -89,6 +117,12 @@ class OneCycle:
     pct_start: float = 0.3
     div_factor: float = 25.0
     final_div_factor: float = 1e4
+
+    def __post_init__(self):
+        _need(self, "total_steps", self.total_steps >= 1, ">= 1")
+        _need(self, "pct_start", 0 <= self.pct_start <= 1, "0 to 1")
+        _need(self, "div_factor", _positive(self.div_factor), "a finite number > 0")
+        _need(self, "final_div_factor", _positive(self.final_div_factor), "a finite number > 0")
 
     def __call__(self, step: int) -> float:
         start, peak = 1 / self.div_factor, 1.0
@@ -115,6 +149,10 @@ class SeedExpDecay:
 
     start: int = 50
     rate: float = 0.1
+
+    def __post_init__(self):
+        _need(self, "start", self.start >= 0, ">= 0")
+        _need(self, "rate", math.isfinite(self.rate) and self.rate >= 0, "a finite number >= 0")
 
     def __call__(self, step: int) -> float:
         return math.exp(-self.rate * max(0, step - self.start + 1))
@@ -145,19 +183,23 @@ def parse(spec: str) -> Schedule:
     if name not in SCHEDULES:
         raise choice("schedule", name, SCHEDULES)
     cls = SCHEDULES[name]
-    names = [f.name for f in fields(cls)]
+    names = [f.name for f in fields(cls) if f.name != "then"]  # "then" comes after a '+'
     kwargs: dict[str, Any] = {}
     for i, item in enumerate(a for a in arg_text.split(",") if a):
         key, eq, value = item.partition("=")
         if not eq:
-            key, value = (names[i] if i < len(names) else "?"), item
-        if key not in names or key == "then":
+            if i >= len(names):
+                raise UsageError(f"schedule {name} takes at most {len(names)} argument(s), "
+                                 f"got {spec!r}; valid: {', '.join(names) or 'none'}")
+            key, value = names[i], item
+        if key not in names:
             raise UsageError(f"schedule {name}: unknown argument {key!r}; valid: {', '.join(names)}")
+        is_count = key.endswith("steps") or key in ("step_size", "start")
         try:
-            is_count = key.endswith("steps") or key in ("step_size", "start")
             kwargs[key] = int(value) if is_count else float(value)
         except ValueError:
-            raise UsageError(f"schedule {name}: {key}={value!r} is not a number") from None
+            whole = " (a whole number is needed)" if is_count else ""
+            raise UsageError(f"schedule {name}: {key}={value!r} is not a number{whole}") from None
     try:
         return cls(**kwargs)
     except TypeError:

@@ -101,6 +101,17 @@ def test_parse(spec, expected):
         ("step:ten", "step_size='ten' is not a number"),
         ("cosine:foo=3", "unknown argument 'foo'"),
         ("cosine:10+step:3", "only a warmup can be followed"),
+        # values that used to crash (ZeroDivisionError) or give a NaN/negative lr mid-run
+        ("step:0,0.5", r"schedule step: step_size=0 is out of range; valid: >= 1"),
+        ("step:10,-1", r"gamma=-1.0 is out of range; valid: a finite number > 0"),
+        ("exponential:nan", r"gamma=nan is out of range"),
+        ("cosine:0", r"total_steps=0 is out of range; valid: >= 1"),
+        ("onecycle:100,0.3,0", r"div_factor=0.0 is out of range"),
+        ("onecycle:100,1.5", r"pct_start=1.5 is out of range; valid: 0 to 1"),
+        ("warmup:-5+cosine:10", r"warmup_steps=-5 is out of range"),
+        ("seed-exp-decay:-1", r"start=-1 is out of range"),
+        ("step:1.5", r"step_size='1.5' is not a number \(a whole number is needed\)"),
+        ("cosine:1,0,3", r"schedule cosine takes at most 2 argument\(s\)"),
     ],
 )
 def test_parse_errors(spec, message):

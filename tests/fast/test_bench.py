@@ -41,6 +41,9 @@ def test_bench_table_for_a_training_iteration(capsys):
     (["--preset", "huge"], "unknown preset 'huge'; valid: all, big, many-small, mlp, transformer"),
     (["--contenders", "adam"], "unknown contender 'adam'; valid: adamkit-8bit"),
     (["--rounds", "0"], "--rounds must be >= 1, got 0"),
+    (["--preset", ""], "unknown preset ''; valid: all, big, many-small, mlp, transformer"),
+    (["--preset", ","], "unknown preset ','; valid: all, big"),
+    (["--threads", "0"], "--threads must be >= 1 and <= 256, got 0"),
 ])
 def test_bad_arguments_are_one_line_errors(capsys, argv, message):
     assert main(["bench", *argv]) == 2
@@ -58,3 +61,25 @@ def test_paired_medians_time_every_contender_every_round():
     assert len(result["a"]["samples_s"]) == 4
     with pytest.raises(ValueError, match="rounds must be >= 1"):
         measure.paired_medians({"a": lambda: None}, rounds=0, warmup=0)
+
+
+def test_bench_says_its_memory_and_refuses_what_does_not_fit(capsys, monkeypatch):
+    from adamkit import resources
+    from adamkit.bench import presets
+
+    # the transformer preset's estimate is close to the ~7.4 GB a full run was measured to need
+    assert 6.5e9 < presets.memory_bytes(presets.get("transformer"), 6) < 8e9
+    monkeypatch.setattr(resources, "available_bytes", lambda: 3_000_000_000)
+    assert main(["bench", "--preset", "many-small,transformer", "--rounds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "bench: needs ~7.26 GB of memory (transformer, 6 contenders)" in err
+    assert ("error: --preset transformer with 6 contenders needs ~7.26 GB of memory, more than "
+            "the 3 GB available; choose a smaller preset (many-small), fewer --contenders, or "
+            "--quick") in err
+
+
+def test_bench_refuses_an_earlier_bench_json(capsys, tmp_path):
+    (tmp_path / "bench.json").write_text("{}")
+    assert main(["bench", "--preset", "many-small", "--quick", "--out", str(tmp_path)]) == 2
+    assert "holds an earlier run (bench.json); --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "bench.json").read_text() == "{}"

@@ -99,9 +99,67 @@ def test_functions_lists_every_function(capsys):
         (["phase", "--x", "lr=1:0:5"], "LOW < HIGH"),
         (["phase", "--y", "foo=0:1:3"], "unknown hyperparameter for adam 'foo'"),
         (["phase", "--optimizer", "sgd", "--y", "beta1=0:1:3"], "valid: dampening"),
+        # the axis is named, not the optimizer's array of every cell's value
+        (["phase", "--x", "lr=-1:1:5"], "axis 'lr=-1:1:5': adam's lr must lie in [0, inf)"),
+        (["phase", "--y", "beta1=0:1.5:5"], "adam's beta1 must lie in [0, 1); got LOW 0, HIGH 1.5"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert main([*argv, "--out", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_race_refuses_an_earlier_run_and_overwrite_leaves_nothing_stale(tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = ["race", "--function", "quadratic", "--optimizers", "adam", "--steps", "5", "--out",
+            str(out), "--quiet"]
+    assert main([*argv, "--animate"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(argv) == 2  # typed twice: the first run is kept, byte for byte
+    err = capsys.readouterr().err
+    assert f"--out {out} holds an earlier run" in err and "--overwrite" in err
+    assert err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    (out / "notes.txt").write_text("mine")
+    assert main([*argv, "--overwrite"]) == 0
+    # the earlier run's GIF is gone (this run drew none); files that are not outputs stay
+    assert "race.gif" in before and not (out / "race.gif").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert json.loads((out / "race.json").read_text())["files"] == sorted(
+        p.name for p in out.iterdir() if p.name != "notes.txt")
+
+
+def test_phase_refuses_an_earlier_run(tmp_path, capsys):
+    argv = ["phase", "--steps", "3", "--x", "lr=0.01:0.1:2", "--y", "beta1=0:0.9:2", "--out",
+            str(tmp_path), "--quiet"]
+    assert main(argv) == 0
+    assert main(argv) == 2
+    assert "holds an earlier run (phase.json, phase.png)" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["race", "--function", "quadratic", "--optimizers", "adam,sgd", "--steps", "5"],
+    ["phase", "--steps", "3", "--x", "lr=0.01:0.1:2", "--y", "beta1=0:0.9:2"],
+])
+def test_json_is_alone_on_stdout(tmp_path, capsys, argv):
+    assert main([*argv, "--out", str(tmp_path / "o"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["steps"] in (3, 5)  # the whole of stdout is the JSON
+    assert "wrote" in captured.err
+
+
+def test_race_steps_beyond_memory_is_one_line_naming_the_limit(tmp_path, capsys, monkeypatch):
+    from adamkit import resources
+
+    monkeypatch.setattr(resources, "available_bytes", lambda: 2_000_000_000)
+    assert main(["race", "--steps", "100000000", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--steps 100000000 (5 runs kept for the figures) needs ~" in err
+    assert "more than the 2 GB available; at most 999,999 steps fit" in err
+    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
+    # --tune keeps the default and the tuned run of each optimizer: twice the memory
+    assert main(["race", "--steps", "600000", "--tune", "--out", str(tmp_path / "o")]) == 2
+    assert "(10 runs kept" in capsys.readouterr().err

@@ -154,3 +154,17 @@ def test_bad_arguments_name_the_value(kwargs, match):
 def test_unknown_function_lists_valid_names():
     with pytest.raises(UsageError, match="valid: ackley"):
         run("rosenbrok", "adam", steps=1)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 32, 33, 100])
+def test_without_the_path_the_final_loss_and_divergence_are_the_same(steps):
+    """record_path=False (phase diagrams, tuning) keeps only the start and the end, so memory
+    does not grow with the steps; the results drawn from it are identical."""
+    kw = dict(steps=steps, noise=0.3, lr=np.logspace(-5, 0.5, 30), momentum=np.linspace(0, 0.99, 30))
+    full = run("rosenbrock", "sgd", **kw)
+    lean = run("rosenbrock", "sgd", record_path=False, **kw)
+    assert lean.path.shape == (30, 2, 2) and lean.steps == full.steps == steps
+    assert np.array_equal(lean.diverged_step, full.diverged_step)
+    assert np.array_equal(lean.final_loss(), full.final_loss(), equal_nan=True)
+    assert np.array_equal(lean.path[:, [0, -1]], full.path[:, [0, -1]], equal_nan=True)
+    assert steps < 32 or full.diverged.any()

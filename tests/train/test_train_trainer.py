@@ -287,6 +287,11 @@ def test_cli_resume_takes_the_checkpoints_config_and_more_epochs(tmp_path, capsy
     (["train", "--clip-global-norm", "0", "--epochs", "1"], "invalid clip_global_norm 0.0"),
     (["compare", "--optimizers", "adam,nope", "--epochs", "1"], "unknown optimizer 'nope'"),
     (["compare", "--optimizers", ","], "--optimizers is empty"),
+    (["train", "--schedule", "step:0,0.5"], "schedule step: step_size=0 is out of range; valid: >= 1"),
+    (["train", "--threads", "0"], "--threads must be >= 1 and <= 256, got 0"),
+    (["train", "--threads", "100000"], "--threads must be >= 1 and <= 256, got 100000"),
+    (["train", "--log-every", "-1"], "--log-every -1 must be >= 1 (a line every N batches) or 0"),
+    (["train", "--resume", "--overwrite"], "--resume continues the run in OUT, --overwrite"),
 ])
 def test_cli_bad_values_exit_2_with_one_line(tmp_path, capsys, argv, message):
     assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
@@ -393,3 +398,59 @@ def test_run_restores_process_wide_settings(tmp_path):
     assert not flushes_denormals()
     train(_cfg(epochs=1, threads=threads + 1), tmp_path, quiet=True, plots=False)
     assert torch.get_num_threads() == threads and not flushes_denormals()
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_train_twice_into_the_default_folder_keeps_the_first_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--epochs", "1", "--quiet", "--no-plots"]
+    assert cli.main(argv) == 0
+    out = tmp_path / "runs" / "digits"
+    first = _files(out)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--out runs/digits holds an earlier run (checkpoints, metrics.jsonl, model.pt, " in err
+    assert "--resume to continue it, --overwrite to replace it" in err and err.count("\n") == 1
+    assert _files(out) == first
+    # a mistake found after the folder check (here --epochs) leaves the run in place too
+    assert cli.main([*argv, "--overwrite", "--epochs", "0"]) == 2
+    assert _files(out) == first
+    (out / "notes.txt").write_text("mine")
+    assert cli.main([*argv, "--overwrite", "--seed", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["seed"] == 1 and (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_interrupted_runs_checkpoints_are_not_deleted_by_a_fresh_run(tmp_path, capsys):
+    out = tmp_path / "cut"
+    ckpt = out / "checkpoints" / "step-000000007.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"the interrupted run")
+    assert cli.main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 2
+    assert "holds an earlier run (checkpoints)" in capsys.readouterr().err
+    assert ckpt.read_bytes() == b"the interrupted run"
+
+
+def test_compare_checks_every_optimizer_before_the_first_trains(tmp_path, capsys):
+    out = tmp_path / "c"
+    argv = ["compare", "--optimizers", "sgd,adagrad,adam", "--betas", "0.9", "1.5", "--epochs",
+            "1", "--out", str(out), "--quiet"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "adam: invalid betas[1] 1.5" in err and err.count("\n") == 1
+    assert not out.exists()  # nothing trained
+
+
+def test_compare_refuses_an_earlier_comparison(tmp_path, capsys):
+    argv = ["compare", "--optimizers", "adam", "--epochs", "1", "--out", str(tmp_path), "--quiet",
+            "--no-plots"]
+    assert cli.main(argv) == 0
+    first = _files(tmp_path)
+    assert cli.main([*argv[:2], "sgd", *argv[3:]]) == 2
+    assert "holds an earlier run (adam, compare.json)" in capsys.readouterr().err
+    assert _files(tmp_path) == first
+    assert cli.main([*argv[:2], "sgd", *argv[3:], "--overwrite"]) == 0
+    assert not (tmp_path / "adam").exists() and (tmp_path / "sgd" / "summary.json").is_file()

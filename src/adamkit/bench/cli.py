@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from adamkit import outdir, resources
 from adamkit.errors import UsageError, choice
 
 HELP = """\
@@ -45,7 +46,10 @@ def register(subparsers) -> None:
                    help="torch.set_num_threads(N) first (adamkit's kernels follow torch's "
                         "setting); 1 is least sensitive to other load on a shared machine")
     p.add_argument("--json", action="store_true", help="print the results as JSON, not tables")
-    p.add_argument("--out", type=Path, default=None, help="also write DIR/bench.json")
+    p.add_argument("--out", type=Path, default=None,
+                   help="also write DIR/bench.json (a DIR holding one is refused unless "
+                        "--overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace DIR/bench.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -57,6 +61,8 @@ def main(args: argparse.Namespace) -> int:
 
     names = (list(presets.PRESETS) if args.preset == "all"
              else [n.strip() for n in args.preset.split(",") if n.strip()])
+    if not names:
+        raise choice("preset", args.preset, [*presets.PRESETS, "all"])
     for name in names:
         if name not in presets.PRESETS:
             raise choice("preset", name, [*presets.PRESETS, "all"])
@@ -72,9 +78,13 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--rounds must be >= 1, got {args.rounds}")
     if args.warmup < 0:
         raise UsageError(f"--warmup must be >= 0, got {args.warmup}")
+    resources.check_threads(args.threads)
+    if args.out is not None:  # before minutes of timing, not after
+        outdir.check(args.out, ["bench.json"], overwrite=args.overwrite)
+    _check_memory(names, len(set(contenders or CONTENDERS) | {"torch-fused"}), args)
+    if args.out is not None:
+        outdir.prepare(args.out, ["bench.json"], overwrite=args.overwrite)
     if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError(f"--threads must be >= 1, got {args.threads}")
         import torch
 
         torch.set_num_threads(args.threads)
@@ -90,6 +100,21 @@ def main(args: argparse.Namespace) -> int:
         json.dump(blob, sys.stdout, indent=2)
         print()
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "bench.json").write_text(json.dumps(blob, indent=2))
     return 0
+
+
+def _check_memory(names: list[str], contenders: int, args) -> None:
+    """Say how much memory the largest preset needs (presets run one after another), and refuse
+    when it is more than the machine has available."""
+    from adamkit.bench import presets
+
+    need = {n: presets.memory_bytes(presets.get(n, args.quick), contenders) for n in names}
+    biggest = max(need, key=need.__getitem__)
+    if not args.quiet:
+        print(f"bench: needs ~{resources.show(need[biggest])} of memory ({biggest}, "
+              f"{contenders} contenders)", file=sys.stderr)
+    smaller = [n for n in need if need[n] < need[biggest]] or ["--quick"]
+    resources.check_memory(
+        need[biggest], f"--preset {biggest} with {contenders} contenders",
+        f"choose a smaller preset ({', '.join(smaller)}), fewer --contenders, or --quick")

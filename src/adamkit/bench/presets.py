@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from adamkit.errors import choice
@@ -35,6 +36,29 @@ def _transformer_shapes(layers: int, width: int, vocab: int, context: int) -> tu
         shapes += [(width,), (width,), (width,), (width,)]  # two layer norms
         shapes += [(4 * width, width), (4 * width,), (width, 4 * width), (width,)]  # the MLP
     return tuple(shapes + [(width,), (width,)])  # final norm
+
+
+# Peak memory per parameter, measured on CPU (RSS of `run_preset`, 16M params as 4 x 4M tensors,
+# and the mlp preset): the anchor torch-fused with the shared grads, initial params and the
+# streaming-copy buffers, then each further contender's own params and states; the train kind
+# adds a model, its gradients and activations per contender.
+BYTES_PER_PARAM = {"step": (32, 12), "train": (36, 17)}  # kind -> (anchor and buffers, per extra)
+BASE_BYTES = 400e6  # the interpreter, torch and NumPy themselves
+
+
+def params(preset: Preset) -> int:
+    """The number of parameters the preset's optimizers update."""
+    if preset.shapes:
+        return sum(math.prod(s) for s in preset.shapes)
+    w = preset.mlp_widths
+    return sum(a * b + b for a, b in zip(w[:-1], w[1:], strict=False))
+
+
+def memory_bytes(preset: Preset, contenders: int) -> float:
+    """Estimated peak memory of running ``preset`` with ``contenders`` contenders (anchor
+    included): params, gradients, states of every contender, the copy reference."""
+    anchor, extra = BYTES_PER_PARAM[preset.kind]
+    return BASE_BYTES + params(preset) * (anchor + extra * max(contenders - 1, 0))
 
 
 def get(name: str, quick: bool = False) -> Preset:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adamkit import outdir, resources, rules
 from adamkit.errors import UsageError, choice
 from adamkit.lab import functions as F
 from adamkit.lab.engine import (
@@ -28,6 +29,16 @@ PHASE_Y = {  # the second axis of a phase diagram when --y is not given: name, l
     "adagrad": "initial_accumulator_value=0:1:20",
 }
 PHASE_Y_ADAM = "beta1=0:0.99:20"
+# every file a race / a phase diagram may write: an earlier run's are refused or, with
+# --overwrite, all removed, so no figure of an earlier run (race.gif) is left beside a new one
+RACE_OUTPUTS = ("race.json", "race.png", "loss.png", "surface.png", "race_tuned.png",
+                "loss_tuned.png", "race.gif", "race.mp4")
+PHASE_OUTPUTS = ("phase.json", "phase.png")
+# A race keeps every iterate of every optimizer for its figures. Measured peak memory (Rosenbrock,
+# 100k and 300k steps, two optimizers): ~300 bytes per step and optimizer (the path and loss,
+# and matplotlib's copies of them), about twice that with --animate, plus ~400 MB of libraries.
+RACE_BYTES_PER_STEP = 320
+RACE_BYTES_FIXED = 400e6
 
 RACE_HELP = """\
 Race optimizers on a test function: every path drawn over the contours, the loss per step, a
@@ -114,8 +125,13 @@ def _common(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("--noise", type=float, default=0.0,
                    help="std of Gaussian noise added to each gradient (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the gradient noise (default 0)")
-    p.add_argument("--out", default=out, help=f"output directory (default {out})")
-    p.add_argument("--json", action="store_true", help="also print the JSON results to stdout")
+    p.add_argument("--out", default=out, help=f"output directory (default {out}); one that holds "
+                   "an earlier run is refused unless --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the earlier run in --out (all its files, also figures this run "
+                        "does not draw)")
+    p.add_argument("--json", action="store_true",
+                   help="print the JSON results to stdout (the table goes to stderr)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -217,6 +233,20 @@ def _progress(args) -> bool:
     return not args.quiet
 
 
+def _text(args):
+    """Where the human-readable lines go: stderr with --json, so stdout is the JSON alone."""
+    return sys.stderr if args.json else sys.stdout
+
+
+def _check_race_memory(fn, steps: int, runs: int, args) -> None:
+    per_step = RACE_BYTES_PER_STEP * runs * (2 if args.animate else 1)
+    need = RACE_BYTES_FIXED + per_step * (steps + 1)
+    available = resources.available_bytes()
+    fits = 0 if available is None else max(0, int((available - RACE_BYTES_FIXED) / per_step) - 1)
+    resources.check_memory(need, f"--steps {steps} ({runs} runs kept for the figures)",
+                           f"at most {fits:,} steps fit")
+
+
 # --- race -----------------------------------------------------------------------------------------
 
 
@@ -229,8 +259,9 @@ def race_command(args) -> int:
     settings = _settings(args.settings, names)
     if args.tolerance <= 0:
         raise UsageError(f"--tolerance {args.tolerance} must be > 0")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_race_memory(fn, fn.steps if args.steps is None else args.steps,
+                       len(names) * (2 if args.tune else 1), args)
+    out = outdir.prepare(args.out, RACE_OUTPUTS, overwrite=args.overwrite)
     started = time.perf_counter()
     results = []
     for n in names:
@@ -272,14 +303,15 @@ def race_command(args) -> int:
     report["files"] = sorted(str(Path(f).name) for f in [*files, "race.json"])
     report["seconds"] = round(time.perf_counter() - started, 3)
     (out / "race.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(_race_table(fn, results, args.tolerance, tuned_results, tuned_json))
+    text = _text(args)
+    print(_race_table(fn, results, args.tolerance, tuned_results, tuned_json), file=text)
     if tuned_json is not None:
         t = tuned_json[0]["budget"]
         print(f"tuning: {t['configurations']} configurations per optimizer x {t['start_points']} "
               f"start points x {t['noise_seeds']} noise draws, {t['steps']} steps; score = mean "
               "log10(f - f*) over those runs (lower is better, '-' = some run diverged); the "
-              "race columns are from the race's own start")
-    print(f"wrote {', '.join(report['files'])} to {out}/")
+              "race columns are from the race's own start", file=text)
+    print(f"wrote {', '.join(report['files'])} to {out}/", file=text)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
@@ -371,6 +403,12 @@ def parse_axis(text: str, optimizer: str) -> tuple[str, np.ndarray, bool]:
         raise UsageError(f"axis {text!r}: N = {n} is too many (at most 400)")
     values = np.logspace(np.log10(low), np.log10(high), n) if scale == "log" \
         else np.linspace(low, high, n)
+    # checked here so the message names the axis, not the optimizer's array of every cell value
+    allowed = rules.get(optimizer_spec(optimizer)[0]).ranges.get(
+        "betas" if name in ("beta1", "beta2") else name)
+    if allowed is not None and not allowed.contains(values):
+        raise UsageError(f"axis {text!r}: {optimizer}'s {name} must lie in {allowed}; "
+                         f"got LOW {low:g}, HIGH {high:g}")
     return name, values, scale == "log"
 
 
@@ -385,14 +423,15 @@ def phase_command(args) -> int:
     y_name, ys, y_log = parse_axis(args.y or y_default, optimizer)
     if x_name == y_name:
         raise UsageError(f"--x and --y are both {x_name}; pick two different hyperparameters")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = outdir.prepare(args.out, PHASE_OUTPUTS, overwrite=args.overwrite)
     X, Y = np.meshgrid(xs, ys)  # (ny, nx)
     hp = {x_name: X.ravel(), y_name: Y.ravel()}
     fixed = {k: v for k, v in default_hyperparameters(fn, optimizer).items() if k not in hp}
     started = time.perf_counter()
+    # only the final loss and divergence are drawn: keeping every iterate would cost
+    # 24 bytes x steps x cells (800 MB for 100,000 steps on the default 25 x 20 grid)
     result = run(fn, optimizer, steps=args.steps, start=start, noise=args.noise, seed=args.seed,
-                 progress=_progress(args), **fixed, **hp)
+                 progress=_progress(args), record_path=False, **fixed, **hp)
     seconds = time.perf_counter() - started
     final = result.final_loss().reshape(X.shape)
     diverged = result.diverged.reshape(X.shape)
@@ -422,12 +461,14 @@ def phase_command(args) -> int:
         "files": ["phase.json", png.name],
     }
     (out / "phase.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = _text(args)
     print(f"{optimizer} on {fn.name}: {X.size} configurations ({len(xs)} {x_name} x {len(ys)} "
-          f"{y_name}), {result.steps} steps, {seconds:.2f} s; {int(diverged.sum())} diverged")
+          f"{y_name}), {result.steps} steps, {seconds:.2f} s; {int(diverged.sum())} diverged",
+          file=text)
     b = report["best"]
     print(f"best: {x_name}={b[x_name]:.4g}, {y_name}={b[y_name]:.4g}, final loss "
-          f"{_fmt(b['final_loss'], '.3e')}")
-    print(f"wrote phase.png, phase.json to {out}/")
+          f"{_fmt(b['final_loss'], '.3e')}", file=text)
+    print(f"wrote phase.png, phase.json to {out}/", file=text)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0

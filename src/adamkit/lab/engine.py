@@ -79,6 +79,7 @@ class RunResult:
     seed: int | None = 0
     internals: dict[str, np.ndarray] | None = None  # name -> (C, steps, dim)
     swept: tuple[str, ...] = field(default=())  # hyperparameters given as arrays
+    steps_run: int | None = None  # set when path/loss keep only the start and the end
 
     @property
     def configurations(self) -> int:
@@ -86,7 +87,7 @@ class RunResult:
 
     @property
     def steps(self) -> int:
-        return self.path.shape[1] - 1
+        return self.path.shape[1] - 1 if self.steps_run is None else self.steps_run
 
     def config(self, c: int) -> dict:
         """Configuration c's hyperparameters as plain Python values."""
@@ -154,6 +155,7 @@ def run(
     internals: bool = False,
     escape: float = ESCAPE,
     progress: bool = False,
+    record_path: bool = True,
     **hyperparameters: Any,
 ) -> RunResult:
     """Run ``optimizer`` on ``function`` for ``steps`` steps, for C configurations at once.
@@ -166,7 +168,9 @@ def run(
     gradient (seeded by ``seed``). ``internals=True`` records the optimizer's per-step internals:
     for Adam/AdamW/AMSGrad ``m_hat``, ``v_hat``, ``effective_lr`` = lr/(sqrt(v_hat)+eps) and
     ``update`` = effective_lr*m_hat; for the others their state arrays (momentum_buffer,
-    exp_avg, exp_inf, mu_product, ...), each as (C, steps, dim).
+    exp_avg, exp_inf, mu_product, ...), each as (C, steps, dim). ``record_path=False`` keeps
+    only the start and the final iterate in ``path`` and ``loss`` (divergence is found as
+    usual), so memory does not grow with ``steps`` (what phase diagrams and tuning need).
     """
     fn = get_function(function)
     rule_name, fixed, family = optimizer_spec(optimizer)
@@ -182,8 +186,11 @@ def run(
     opt = ak_numpy.BY_RULE[rule_name](**{k: _column(v, C) for k, v in hp.items()})
     noise_fn = GradientNoise(noise, seed)
 
-    path = np.empty((steps + 1, C, fn.dim))
+    # without record_path, iterates are kept in blocks of _CHUNK steps, checked, then dropped
+    rows = steps + 1 if record_path else min(steps, _CHUNK) + 1
+    path = np.empty((rows, C, fn.dim))
     path[0] = params
+    start_row, done, diverged_step = path[0].copy(), 0, np.full(C, -1)
     recorded: dict[str, np.ndarray] | None = {} if internals else None
     iterator = range(steps)
     if progress:
@@ -197,10 +204,19 @@ def run(
         for t in iterator:
             grads = noise_fn(fn.grad(params))
             params = opt.update(params, grads)
-            path[t + 1] = params
+            path[t + 1 - done] = params
             if recorded is not None:
                 _record(recorded, opt, t, steps, params.shape)
-        loss, diverged_step = _losses_and_divergence(fn, path, escape)
+            if t + 1 - done == rows - 1 and t + 1 < steps:  # a full block (never when recording)
+                _, bad = _losses_and_divergence(fn, path, escape)
+                diverged_step = np.where((diverged_step < 0) & (bad >= 0), bad + done,
+                                         diverged_step)
+                path[0], done = path[-1], t + 1
+        loss, bad = _losses_and_divergence(fn, path[: steps + 1 - done], escape)
+        diverged_step = np.where((diverged_step < 0) & (bad >= 0), bad + done, diverged_step)
+        if not record_path:
+            path = np.stack([start_row, path[steps - done]])
+            loss = np.stack([fn.value(start_row), loss[-1]])
     diverged = diverged_step >= 0
     hp_out = {k: _squeeze(v) for k, v in opt.hp.items()}
     return RunResult(
@@ -209,7 +225,7 @@ def run(
         diverged_step=diverged_step, noise=float(noise), seed=seed,
         internals=None if recorded is None else {k: v.transpose(1, 0, 2)
                                                  for k, v in recorded.items()},
-        swept=swept,
+        swept=swept, steps_run=None if record_path else steps,
     )
 
 

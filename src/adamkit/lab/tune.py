@@ -116,7 +116,7 @@ def tune(function, optimizer: str, *, steps: int | None = None, start=None, budg
     hp: dict[str, Any] = {k: np.repeat(v, runs_per_config) for k, v in draws.items()}
     start_rows = np.tile(np.repeat(starts, n_seeds, axis=0), (budget, 1))
     result = run(fn, optimizer, steps=steps, start=start_rows, noise=noise, seed=seed,
-                 **fixed, **hp)
+                 record_path=False, **fixed, **hp)  # scored on final losses: no paths kept
     gap = result.final_loss() - (fn.f_min if fn.f_min is not None else 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log10(np.maximum(gap, 1e-16))

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from adamkit.errors import UsageError
+from adamkit.resources import MAX_THREADS
 
 TRAIN_EPILOG = """\
 examples:
@@ -16,10 +17,12 @@ examples:
   adamkit train --recipe seed-adaptive-lr        # the seeds' slide 10, with Adam's real step sizes
   adamkit train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
   adamkit train --out runs/x --resume            # continue an interrupted run, bitwise
+  adamkit train --out runs/x --overwrite         # replace the earlier run in runs/x
 recipes: {recipes}
 writes OUT/metrics.jsonl (one line per epoch), OUT/summary.json, OUT/curves.png, OUT/model.pt,
 OUT/checkpoints/ (the last two; also on Ctrl-C / SIGTERM), with --diagnostics
-OUT/diagnostics.json and OUT/diagnostics.png.
+OUT/diagnostics.json and OUT/diagnostics.png. An OUT that holds an earlier run is refused
+(nothing is deleted): --resume continues it, --overwrite replaces it.
 """
 
 # config fields a flag may set; the dest names equal TrainConfig's field names
@@ -64,8 +67,8 @@ def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) ->
     r.add_argument("--eval-batch-size", dest="eval_batch_size", type=int, help=argparse.SUPPRESS)
     r.add_argument("--seed", type=int, help="fixes weights, data order and dropout (default 0)")
     r.add_argument("--threads", type=int,
-                   help="torch.set_num_threads (default 1: robust on shared machines; try 2 on an "
-                        "idle one); stored for bitwise resumes")
+                   help=f"torch.set_num_threads, 1..{MAX_THREADS} (default 1: robust on shared machines; try "
+                        "2 on an idle one); stored for bitwise resumes")
     r.add_argument("--keep-denormals", dest="flush_denormal", action="store_false", default=None,
                    help="do not flush subnormal floats to zero (default: flush; they can make "
                         "CPU steps 15x slower)")
@@ -95,8 +98,12 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/RECIPE)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT's newest good checkpoint (bitwise equal to a straight run)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the earlier run in OUT (without it, an OUT holding a run is "
+                        "refused)")
     p.add_argument("--log-every", dest="log_every", type=int, default=0, metavar="N",
-                   help="also print a line every N batches (for logs without a terminal)")
+                   help="also print a line every N batches (for logs without a terminal); "
+                        "0 (default): off")
     p.set_defaults(func=run_train)
 
     c = subparsers.add_parser(
@@ -111,6 +118,8 @@ def register(subparsers) -> None:
                    help="comma-separated optimizer names (default adam,sgd,rmsprop)")
     _add_model_flags(c, with_optimizer=False)
     c.add_argument("--out", metavar="DIR", help="output directory (default runs/compare-DATASET)")
+    c.add_argument("--overwrite", action="store_true",
+                   help="replace the earlier comparison in OUT (without it, it is refused)")
     c.set_defaults(func=run_compare)
 
     d = subparsers.add_parser("data", help="data set files: download helper",
@@ -147,15 +156,21 @@ def resolve_config(args):
 
 
 def run_train(args) -> int:
+    from adamkit import outdir
     from adamkit.train import checkpoint
     from adamkit.train.config import TrainConfig
-    from adamkit.train.trainer import train
+    from adamkit.train.trainer import OUTPUTS, Trainer
 
     cfg, given = resolve_config(args)
     out = Path(args.out or f"runs/{cfg.recipe}")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume continues the run in OUT, --overwrite replaces it; give one")
+    ways = "--resume to continue it, --overwrite to replace it"
+    if not args.resume:  # fail fast, before the data loads; nothing is deleted yet
+        outdir.check(out, OUTPUTS, overwrite=args.overwrite, ways=ways)
     found = None
     if args.resume:
-        found = checkpoint.load_latest(out / "checkpoints")
+        found = checkpoint.load_latest(outdir.check_folder(out) / "checkpoints")
         saved = TrainConfig.from_dict(found[0]["config"])
         for key, value in given.items():
             if key in ("epochs", "data_dir"):
@@ -166,8 +181,10 @@ def run_train(args) -> int:
                     f"{saved.to_dict()[key]!r}; only --epochs and --data-dir may change"
                 )
         cfg = saved
-    result = train(cfg, out, resume=args.resume, found=found, quiet=args.quiet,
-                   log_every=args.log_every, plots=args.plots)
+    trainer = Trainer(cfg, out, quiet=args.quiet, log_every=args.log_every, plots=args.plots)
+    if not args.resume:  # everything is validated: only now may an earlier run be replaced
+        outdir.prepare(out, OUTPUTS, overwrite=args.overwrite, ways=ways)
+    result = trainer.run(resume=args.resume, found=found)
     if args.json:
         print(json.dumps(result.summary, indent=2))
     elif not args.quiet and not result.interrupted:
@@ -179,19 +196,39 @@ def run_train(args) -> int:
 
 
 def run_compare(args) -> int:
+    from adamkit import outdir
+    from adamkit.train import optim_factory
     from adamkit.train.compare import compare, configs_for, format_table
 
     names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
     if not names:
         raise UsageError("--optimizers is empty; give e.g. adam,sgd,rmsprop")
     configs = configs_for(args.recipe, _given(args), names)
+    _check_optimizers(configs)
     out = Path(args.out or f"runs/compare-{configs[names[0]].dataset}")
+    # an earlier comparison here (its files, any optimizer's run folder) is refused, not mixed in
+    out = outdir.prepare(out, ("compare.json", "compare.png", *optim_factory.OPTIMIZERS),
+                         overwrite=args.overwrite)
     result = compare(configs, out, quiet=args.quiet, plots=args.plots)
     if not args.quiet or not args.json:
         print(format_table(result["table"]), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(result, indent=2))
     return 0
+
+
+def _check_optimizers(configs: dict) -> None:
+    """Build each optimizer of a comparison on a dummy parameter, so that a value one of them
+    refuses (e.g. --betas for the third) stops the command before the first one trains."""
+    import torch
+
+    for n, cfg in configs.items():
+        try:
+            optim_factory.build(n, [torch.nn.Parameter(torch.zeros(1))], cfg.optimizer_options())
+        except UsageError:
+            raise
+        except ValueError as exc:  # torch.optim's own range checks raise plain ValueErrors
+            raise UsageError(str(exc)) from None
 
 
 def run_data_get(args) -> int:

@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from adamkit import outdir
 from adamkit.errors import UsageError
 from adamkit.train import files
 
@@ -97,8 +98,7 @@ def get(name: str, to: Path, mirror: str | None = None, quiet: bool = False,
     base = mirror or files.MIRRORS[name]
     if not base.endswith("/"):
         base += "/"
-    to = Path(to)
-    to.mkdir(parents=True, exist_ok=True)
+    to = outdir.make(to, "--to")
     fetched = {}
     for spec in _specs(name):
         target = to / spec.name

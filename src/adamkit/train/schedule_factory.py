@@ -10,6 +10,7 @@ e.g. ``step:10,0.5`` (x0.5 every 10 epochs) or ``cosine:total_steps=500``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +39,8 @@ def make(spec: str, steps_per_epoch: int, total_steps: int, warmup_epochs: float
     name, _, args = spec.partition(":")
     if name not in schedules.SCHEDULES or "+" in spec and name != "warmup":
         raise choice("schedule", spec, schedules.SCHEDULES)
-    if warmup_epochs < 0:
-        raise UsageError(f"--warmup-epochs must be >= 0, got {warmup_epochs}")
+    if not (math.isfinite(warmup_epochs) and warmup_epochs >= 0):  # NaN fails both
+        raise UsageError(f"--warmup-epochs must be a finite number >= 0, got {warmup_epochs}")
     warm = round(warmup_epochs * steps_per_epoch)
     if warm >= total_steps:
         raise UsageError(f"--warmup-epochs {warmup_epochs} covers the whole run; "

@@ -31,11 +31,15 @@ import numpy as np
 import torch
 
 import adamkit
+from adamkit import resources
 from adamkit.errors import HyperparameterError, UsageError
 from adamkit.train import checkpoint, datasets, models, optim_factory, schedule_factory, tasks
 from adamkit.train.config import TrainConfig
 
 TIMING_FIELDS = ("seconds", "samples_per_second")  # the only fields a resume may change
+# what a run writes into its folder: their presence marks an earlier run (see adamkit.outdir)
+OUTPUTS = ("metrics.jsonl", "summary.json", "model.pt", "curves.png", "diagnostics.json",
+           "diagnostics.png", "checkpoints")
 
 
 @dataclass
@@ -138,8 +142,10 @@ class Trainer:
             raise UsageError(f"--epochs must be >= 1, got {cfg.epochs}")
         if cfg.batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1, got {cfg.batch_size}")
-        if cfg.threads < 1:
-            raise UsageError(f"--threads must be >= 1, got {cfg.threads}")
+        resources.check_threads(cfg.threads)
+        if log_every < 0:
+            raise UsageError(f"--log-every {log_every} must be >= 1 (a line every N batches) "
+                             "or 0 (off)")
         self.cfg, self.out = cfg, Path(out)
         self.quiet, self.log_every, self.plots = quiet, log_every, plots
         self.progress = (not quiet and sys.stderr.isatty()) if progress is None else progress
