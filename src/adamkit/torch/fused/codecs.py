@@ -52,7 +52,8 @@ MOMENT_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 SIGNED_KEYS = ("exp_avg",)  # first moment: signed code; the others are non-negative
 
 # Decoding is arithmetic, ``q·|q| · (absmax/127²)`` and ``(q²)² · (absmax/255⁴)``, with the scale
-# rounded to float32 first: the numba kernels spell the very same float32 operations.
+# rounded to float32 first: the numba kernels (.kernels, which import these) spell the very same
+# float32 operations.
 SIGNED_SCALE = 1.0 / 127.0**2
 UNSIGNED_SCALE = 1.0 / 255.0**4
 
