@@ -19,7 +19,8 @@ param's dtype: the kernels work out no bias correction, weight decay or ε place
 ``denominator(v) = (sqrt(v / inner_scale + inner_eps) + mid_eps) / outer_scale + outer_eps`` (the
 rule's :class:`~adamkit.rules.adam.Denominator`): the walker for ``eps_mode="root"`` computes
 ``sqrt(v / inner_scale + inner_eps)``, the other walker ``(sqrt(v) + mid_eps) / outer_scale +
-outer_eps`` (the terms it leaves out are the exact 1s and 0s of those modes).
+outer_eps`` (the terms it leaves out are the exact 1s and 0s of those modes; the 8-bit walker
+multiplies by ``1/outer_scale`` instead, within an ulp, one division less).
 
 Storage formats (:mod:`adamkit.torch.fused.codecs` defines the codes):
 
@@ -433,6 +434,8 @@ def step_arrays(storage: str, amsgrad: bool, p: np.ndarray, g: np.ndarray, momen
                 absmax: tuple, scalars: KernelScalars) -> None:
     """One Adam step of the contiguous arrays ``p`` and ``g`` (the same dtype), in place, with
     moments from element 0 of ``moments``: the walker over a table of one tensor."""
+    if not (p.flags.c_contiguous and g.flags.c_contiguous and p.dtype == g.dtype):
+        raise ValueError("step_arrays: p and g must be contiguous arrays of one dtype")
     if p.size == 0:
         return
     table = WorkTable.build([0], [p.size])
