@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from adamkit import rules
-from adamkit.torch import _kernels as K
-from adamkit.torch import _precision as P
+from adamkit.torch.fused import codecs as P
+from adamkit.torch.fused import kernels as K
 
 OPTIONS = [
     {},
@@ -33,6 +33,9 @@ def _dummy(dtype):
     return np.zeros(1, dtype)
 
 
+_NO_SCALES = (_dummy(np.float32),) * 3  # absmax arrays: only the 8-bit storage has them
+
+
 @pytest.mark.parametrize("options", OPTIONS, ids=str)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 def test_float_kernel_equals_the_rule(options, dtype):
@@ -46,9 +49,9 @@ def test_float_kernel_equals_the_rule(options, dtype):
     for step in range(1, 8):
         g = torch.randn(n, generator=gen, dtype=dtype)
         p_rule, state = RULE.update(p_rule, g, state, step, hp, torch)
-        constants = K.adam_constants(hp, step, p_kernel.numpy().dtype)
-        K.adam_float(p_kernel.numpy(), g.numpy(), m.numpy(), v.numpy(), w.numpy(),
-                     bool(hp["amsgrad"]), *constants)
+        scalars = K.kernel_scalars(hp, step, p_kernel.numpy().dtype)
+        K.step_arrays("float", hp["amsgrad"], p_kernel.numpy(), g.numpy(),
+                      (m.numpy(), v.numpy(), w.numpy()), _NO_SCALES, scalars)
     rtol = 2e-6 if dtype == torch.float32 else 1e-14
     # torch's kernels fuse some multiply-adds (lerp) where the kernel rounds twice: the two agree
     # to float rounding relative to each array's scale (a moment near 0 after cancellation can
@@ -63,16 +66,17 @@ def test_float_kernel_equals_the_rule(options, dtype):
         close(w, state["max_exp_avg_sq"])
 
 
-def _lowp_kernel_step(precision, p, g, stored, amsgrad, constants):
+def _lowp_kernel_step(precision, p, g, stored, amsgrad, scalars):
     if precision == "bf16":
-        arrays = [P_np(stored[k]) if k in stored else _dummy(np.uint16) for k in P.MOMENT_KEYS]
-        K.adam_bf16(p.numpy(), g.numpy(), *arrays, amsgrad, *constants)
+        arrays = tuple(P_np(stored[k]) if k in stored else _dummy(np.uint16)
+                       for k in P.MOMENT_KEYS)
+        K.step_arrays("bf16", amsgrad, p.numpy(), g.numpy(), arrays, _NO_SCALES, scalars)
     else:
-        arrays = []
-        for k in P.MOMENT_KEYS:
-            arrays += ([stored[k].numpy(), stored[f"{k}_absmax"].numpy()] if k in stored
-                       else [_dummy(np.uint8), _dummy(np.float32)])
-        K.run_adam_8bit(p.numpy(), g.numpy(), *arrays, amsgrad, constants)
+        codes = tuple(stored[k].numpy() if k in stored else _dummy(np.uint8)
+                      for k in P.MOMENT_KEYS)
+        scales = tuple(stored[f"{k}_absmax"].numpy() if k in stored else _dummy(np.float32)
+                       for k in P.MOMENT_KEYS)
+        K.step_arrays("8bit", amsgrad, p.numpy(), g.numpy(), codes, scales, scalars)
 
 
 def P_np(t):  # noqa: N802  bf16 tensor -> its uint16 bits
@@ -99,7 +103,7 @@ def test_low_precision_kernels_equal_decode_rule_encode(options, precision):
     rule_stored = P.encode_state(new, precision, p)
     p_kernel = p.clone()
     _lowp_kernel_step(precision, p_kernel, g, kernel_stored, bool(hp["amsgrad"]),
-                      K.adam_constants(hp, step, np.float32))
+                      K.kernel_scalars(hp, step, np.float32))
     torch.testing.assert_close(p_kernel, p_rule, rtol=1e-5, atol=1e-7)
     assert kernel_stored.keys() == rule_stored.keys()
     for key, expected in rule_stored.items():
@@ -122,8 +126,8 @@ def test_bf16_store_rounds_like_torch():
     ones = np.ones(x.numel(), np.float32)
     # a step with beta1 = 0 stores the gradient itself as the first moment
     hp = RULE.validate({"betas": (0.0, 0.999)})
-    K.adam_bf16(ones.copy(), x.numpy(), m, bits, _dummy(np.uint16), False,
-                *K.adam_constants(hp, 1, np.float32))
+    K.step_arrays("bf16", False, ones.copy(), x.numpy(), (m, bits, _dummy(np.uint16)), _NO_SCALES,
+                  K.kernel_scalars(hp, 1, np.float32))
     expected = x.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
     # NaN stays NaN; -0.0 comes out of the moment update as +0.0 (0 + (-0 - 0))
     assert m[0] & 0x7FFF > 0x7F80 and m[1] == expected[1] and m[2] == 0

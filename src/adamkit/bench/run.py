@@ -23,7 +23,6 @@ import adamkit.torch as ak
 from adamkit.bench import measure
 from adamkit.bench.presets import Preset
 from adamkit.errors import choice
-from adamkit.torch import _precision
 
 CONTENDERS = ("torch-forloop", "torch-foreach", "torch-fused", "adamkit-fp32", "adamkit-bf16",
               "adamkit-8bit")
@@ -44,15 +43,20 @@ def _make_optimizer(name: str, params: list, device: str) -> torch.optim.Optimiz
 
 
 def _state_bytes(opt: torch.optim.Optimizer) -> int:
-    return sum(_precision.state_bytes(s) for s in opt.state.values())
+    """Bytes of optimizer state: adamkit's own count, else (torch) every state tensor's but
+    ``step``, which is what adamkit counts too."""
+    if isinstance(opt, ak.RuleOptimizer):
+        return opt.state_bytes()
+    return sum(v.numel() * v.element_size() for s in opt.state.values() for k, v in s.items()
+               if torch.is_tensor(v) and k != "step")
 
 
 def _path(opt: torch.optim.Optimizer) -> str:
-    engine = getattr(opt, "_engine", None)
-    if engine is None:
+    """Which path the optimizer's groups took on the last step (``optimizer.paths()``)."""
+    if not isinstance(opt, ak.RuleOptimizer):
         return "torch"
-    paths = sorted(set(engine.paths.values())) or ["rule path"]
-    return ", ".join("fused engine" if p == "engine" else f"rule path ({p})" for p in paths)
+    paths = sorted({str(p) for p in opt.paths() if p is not None}) or ["not stepped"]
+    return ", ".join(paths)
 
 
 def _step_contenders(preset: Preset, names: list[str], device: str) -> tuple[dict, dict, int]:

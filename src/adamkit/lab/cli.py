@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adamkit import outdir, resources, rules
+from adamkit import outdir, resources
 from adamkit.errors import UsageError, choice
 from adamkit.lab import functions as F
 from adamkit.lab.engine import (
@@ -21,6 +21,7 @@ from adamkit.lab.engine import (
     optimizer_spec,
     run,
 )
+from adamkit.rules.hyperparameters import HYPERPARAMETERS
 
 DEFAULT_OPTIMIZERS = "adam,sgd,momentum,rmsprop,adagrad"
 PHASE_Y = {  # the second axis of a phase diagram when --y is not given: name, low, high, n, scale
@@ -404,8 +405,8 @@ def parse_axis(text: str, optimizer: str) -> tuple[str, np.ndarray, bool]:
     values = np.logspace(np.log10(low), np.log10(high), n) if scale == "log" \
         else np.linspace(low, high, n)
     # checked here so the message names the axis, not the optimizer's array of every cell value
-    allowed = rules.get(optimizer_spec(optimizer)[0]).ranges.get(
-        "betas" if name in ("beta1", "beta2") else name)
+    declared = HYPERPARAMETERS.get(name)
+    allowed = declared.range if declared is not None and declared.kind == "float" else None
     if allowed is not None and not allowed.contains(values):
         raise UsageError(f"axis {text!r}: {optimizer}'s {name} must lie in {allowed}; "
                          f"got LOW {low:g}, HIGH {high:g}")

@@ -6,10 +6,11 @@
 """
 
 from adamkit.torch._base import RuleOptimizer
+from adamkit.torch.fused import GroupPath, PathReason
 from adamkit.torch.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
 from adamkit.torch.sparse_adam import SparseAdam
 
 BY_RULE = {c.rule.name: c for c in (Adam, AdamW, Adamax, NAdam, RAdam, SGD, RMSprop, Adagrad)}
 
-__all__ = ["RuleOptimizer", "BY_RULE", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD",
-           "RMSprop", "Adagrad", "SparseAdam"]
+__all__ = ["RuleOptimizer", "GroupPath", "PathReason", "BY_RULE", "Adam", "AdamW", "Adamax",
+           "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "SparseAdam"]

@@ -29,8 +29,7 @@ from torch.optim.optimizer import _get_scalar_dtype
 from adamkit import clipping
 from adamkit.rules import Rule
 from adamkit.rules.hyperparameters import OPTIONS
-from adamkit.torch import _precision
-from adamkit.torch._flat import FlatEngine
+from adamkit.torch.fused import FusedEngine, GroupPath, codecs
 
 NONFINITE_MODES = OPTIONS["nonfinite"].choices
 
@@ -58,9 +57,9 @@ class RuleOptimizer(torch.optim.Optimizer):
         state_precision: str = "fp32",
     ) -> None:
         name = type(self).__name__
-        # Moments stored as "fp32" (the param's dtype), "bf16" or "8bit": see _precision.
-        self.state_precision = _precision.check_precision(state_precision, name)
-        self._engine = FlatEngine(self)  # fused flat-buffer path, see _flat
+        # Moments stored as "fp32" (the param's dtype), "bf16" or "8bit": see fused.codecs.
+        self.state_precision = codecs.check_precision(state_precision, name)
+        self._engine = FusedEngine(self)  # the fused flat-buffer path, see fused.engine
         if capturable:
             raise ValueError(f"{name}: capturable=True (CUDA graph capture) is not supported; "
                              "valid: False (use torch.optim for graph capture)")
@@ -72,7 +71,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                    "clip_global_norm": clip_global_norm}
         clipping.validate(options)
         hp = self.rule.validate(hyperparameters)
-        moments = set(self.rule.init(torch.zeros(1), hp, torch)) & set(_precision.MOMENT_KEYS)
+        moments = set(self.rule.init(torch.zeros(1), hp, torch)) & set(codecs.MOMENT_KEYS)
         if self.state_precision != "fp32" and not moments:
             raise ValueError(f"{name}: state_precision={self.state_precision!r} applies to Adam-family "
                              f"moments, which {name} does not keep; valid: 'fp32'")
@@ -104,7 +103,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         super().__setstate__(state)
         self.__dict__.setdefault("skipped_steps", 0)
         self.__dict__.setdefault("state_precision", "fp32")
-        self._engine = FlatEngine(self)
+        self._engine = FusedEngine(self)
         for group in self.param_groups:
             # A torch.optim checkpoint has only torch's keys: take adamkit's from the defaults,
             # deriving the decay mode from torch's flag where it has one.
@@ -137,8 +136,53 @@ class RuleOptimizer(torch.optim.Optimizer):
                 self.state[p]["mu_product"] = saved["mu_product"].to(device=p.device, copy=True)
         # A checkpoint of any state precision loads: moments are re-stored in this one's.
         for p, state in self.state.items():
-            _precision.convert_state(state, self.state_precision, p)
+            codecs.convert_state(state, self.state_precision, p)
         self._engine.invalidate()
+
+    # -- reading the state (the public surface tools use) ----------------------------------------
+
+    def internals(self, param: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What Adam does to each coordinate of ``param`` now, from its *decoded* state.
+
+        :func:`adamkit.rules.adam_internals` (``m_hat``, ``v_hat``, ``effective_lr = lr /
+        denominator``, ``update = effective_lr · m_hat``, ``eps_dominates``) on the moments as
+        the rule sees them, whatever ``state_precision`` stores (fp32, bf16, 8-bit codes), with
+        the group's current hyperparameters (a scheduler's lr included) and the param's step
+        count. A ValueError for an optimizer without Adam moments, a param without state yet
+        (never stepped with a gradient) or a tensor that is not one of this optimizer's params.
+        """
+        name = type(self).__name__
+        if self.rule.internals is None:
+            raise ValueError(f"{name}.internals(): rule {self.rule.name!r} keeps no Adam moments; "
+                             "valid for: Adam, AdamW, SparseAdam")
+        index = self._group_index(param)
+        group = self.param_groups[index]
+        state = self.state.get(param)
+        if not state or "step" not in state:
+            raise ValueError(f"{name}.internals(): {self._name_of(param, index, group)} has no "
+                             "optimizer state yet (not stepped with a gradient)")
+        return decoded_internals(self.rule, param, state, self.hyperparameters(group))
+
+    def state_bytes(self, param: torch.Tensor | None = None) -> int:
+        """Bytes of optimizer state held for ``param`` (for every param when None): the moment
+        tensors as stored (8-bit codes and their absmax included), ``step`` counters excluded."""
+        if param is None:
+            return sum(codecs.state_bytes(s) for s in self.state.values())
+        self._group_index(param)  # a ValueError for a tensor that is not a param here
+        return codecs.state_bytes(self.state.get(param, {}))
+
+    def paths(self) -> list[GroupPath | None]:
+        """Which path each param group took on its last step, in ``param_groups`` order: a
+        :class:`~adamkit.torch.fused.GroupPath` (``kind`` ``"engine"`` or ``"rule"``, and for the
+        rule path the ``reason``); None for a group not stepped yet."""
+        return [self._engine.path_of(group) for group in self.param_groups]
+
+    def _group_index(self, param: torch.Tensor) -> int:
+        for index, group in enumerate(self.param_groups):
+            if any(q is param for q in group["params"]):
+                return index
+        raise ValueError(f"{type(self).__name__}: the tensor of shape {tuple(param.shape)} is not "
+                         "a parameter of this optimizer")
 
     # -- the step --------------------------------------------------------------------------------
 
@@ -176,15 +220,15 @@ class RuleOptimizer(torch.optim.Optimizer):
                 self._init_state(p, group)
             step = int(state["step"].item()) + 1 if self.rule.counts_steps else 0
             arrays = {k: v for k, v in state.items() if k != "step"}
-            if lowp := self.state_precision != "fp32" or _precision.stored_format(arrays) != "fp32":
-                stored, arrays = arrays, _precision.decode_state(arrays, p.detach())
+            if lowp := self.state_precision != "fp32" or codecs.stored_format(arrays) != "fp32":
+                stored, arrays = arrays, codecs.decode_state(arrays, p.detach())
             new_p, new_arrays = self.rule.update(
                 _real(p), _real(grad), {k: _real(v) for k, v in arrays.items()}, step, hp, torch
             )
             _real(p).copy_(new_p)
             if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
-                encoded = _precision.encode_state(new_arrays, self.state_precision, p)
-                _precision.store_state(state, stored, encoded)
+                encoded = codecs.encode_state(new_arrays, self.state_precision, p)
+                codecs.store_state(state, stored, encoded)
             else:
                 for key, value in new_arrays.items():
                     if key in arrays:
@@ -217,7 +261,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             state[key] = torch.view_as_complex(value) if is_view_shaped else value
         if self.state_precision != "fp32":
             arrays = {k: v for k, v in state.items() if k != "step"}
-            state.update(_precision.encode_state(arrays, self.state_precision, p))
+            state.update(codecs.encode_state(arrays, self.state_precision, p))
 
     def _checked_grad(self, p: torch.Tensor, group_index: int, group: dict) -> torch.Tensor:
         grad = p.grad
@@ -261,6 +305,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         where = f"param_groups[{group_index}]['params'][{index}]"
         label = f"parameter '{names[index]}' ({where})" if names else f"parameter {where}"
         return f"{label} of shape {tuple(p.shape)}"
+
+
+def decoded_internals(rule: Rule, param: torch.Tensor, state: dict, hp: dict) -> dict:
+    """``rule.internals`` on ``state`` decoded from any stored precision (see ``internals``)."""
+    arrays = codecs.decode_state({k: v for k, v in state.items() if k != "step"}, param.detach())
+    step = state["step"]
+    step = int(step.item()) if torch.is_tensor(step) else int(step)
+    assert rule.internals is not None  # callers check
+    return rule.internals({k: _real(v) for k, v in arrays.items()}, step, hp, torch)
 
 
 def _real(t: torch.Tensor) -> torch.Tensor:

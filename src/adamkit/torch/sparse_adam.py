@@ -38,6 +38,8 @@ from typing import Any
 import torch
 
 from adamkit import rules
+from adamkit.torch._base import decoded_internals
+from adamkit.torch.fused import codecs
 
 
 class SparseAdam(torch.optim.Optimizer):
@@ -95,6 +97,26 @@ class SparseAdam(torch.optim.Optimizer):
             weight_decay_mode="decoupled",
             eps_mode="hat",
         )
+
+    def internals(self, param: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Adam's internals for ``param`` (``m_hat``, ``v_hat``, ``effective_lr``, ``update``,
+        ``eps_dominates``) with the ε-hat placement, as :meth:`RuleOptimizer.internals
+        <adamkit.torch.RuleOptimizer.internals>` (a ValueError for a param without state)."""
+        for group in self.param_groups:
+            if any(q is param for q in group["params"]):
+                state = self.state.get(param)
+                if not state:
+                    raise ValueError(f"SparseAdam.internals(): the parameter of shape "
+                                     f"{tuple(param.shape)} has no optimizer state yet")
+                hp = self._hyperparameters(group)
+                return decoded_internals(rules.get("adam"), param, state, hp)
+        raise ValueError(f"SparseAdam: the tensor of shape {tuple(param.shape)} is not a "
+                         "parameter of this optimizer")
+
+    def state_bytes(self, param: torch.Tensor | None = None) -> int:
+        """Bytes of the moment tensors held for ``param`` (every param when None)."""
+        states = self.state.values() if param is None else [self.state.get(param, {})]
+        return sum(codecs.state_bytes(s) for s in states)
 
     @torch.no_grad()
     def step(self, closure=None):

@@ -222,6 +222,8 @@ def _check_optimizers(configs: dict) -> None:
     refuses (e.g. --betas for the third) stops the command before the first one trains."""
     import torch
 
+    from adamkit.train import optim_factory
+
     for n, cfg in configs.items():
         try:
             optim_factory.build(n, [torch.nn.Parameter(torch.zeros(1))], cfg.optimizer_options())

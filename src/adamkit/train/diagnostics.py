@@ -3,9 +3,10 @@ r"""Inside Adam (``--diagnostics``): what each layer's step really is, over trai
 Every ``every`` optimizer steps, per parameter tensor ("layer"):
 
 - **effective step** ``|lr * m_hat / (sqrt(v_hat) + eps)|`` per coordinate, and the **effective
-  learning rate** ``lr / (sqrt(v_hat) + eps)``, both read from the optimizer's own state
-  (``exp_avg``, ``exp_avg_sq``, ``step``, torch's format) through ``adamkit.rules.adam_internals``,
-  the same code that defines the update; summarized as the 5/25/50/75/95th percentiles over the
+  learning rate** ``lr / (sqrt(v_hat) + eps)``, both from ``optimizer.internals(param)``: the
+  optimizer's own state, decoded from whatever ``state_precision`` stores (fp32, bf16, 8-bit
+  codes), read through ``adamkit.rules.adam_internals``, the same code that defines the update,
+  with the group's current hyperparameters; summarized as the 5/25/50/75/95th percentiles over the
   layer's coordinates (a fixed random sample of at most ``max_coords`` = 4096 of them, which
   puts each percentile within about ±1.5 percentile points);
 - **update ratio** ``RMS(p_after - p_before) / RMS(p_before)``: the step actually taken, measured
@@ -23,8 +24,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from adamkit import rules
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _Q = np.array(QUANTILES)
@@ -51,8 +50,10 @@ class Diagnostics:
                  every: int, max_coords: int = 4096):
         self.params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self.optimizer, self.every = optimizer, max(1, int(every))
-        self.adam_like = optimizer_name in ("adam", "adamw", "sparse_adam")
-        self.eps_mode = "hat" if optimizer_name == "sparse_adam" else None
+        # Adam's internals come from the optimizer's public internals(param) (adamkit's Adam,
+        # AdamW and SparseAdam have it); other optimizers get the update ratio only.
+        self.adam_like = (optimizer_name in ("adam", "adamw", "sparse_adam")
+                          and callable(getattr(optimizer, "internals", None)))
         gen = torch.Generator().manual_seed(0)  # its own RNG: sampling must not change training
         self.sample = {
             n: (torch.randperm(p.numel(), generator=gen)[:max_coords] if p.numel() > max_coords
@@ -68,15 +69,6 @@ class Diagnostics:
     def before(self) -> None:
         self._before = {n: p.detach().clone() for n, p in self.params}
 
-    def _hp(self, group: dict) -> dict:
-        """The group's hyperparameters in the rule's vocabulary (defaults for what torch lacks)."""
-        rule = rules.get("adam")
-        hp = {k: group[k] for k in rule.defaults if k in group}
-        if self.eps_mode:
-            hp["eps_mode"] = self.eps_mode
-        hp.setdefault("amsgrad", False)
-        return rule.validate({k: v for k, v in hp.items() if k != "decoupled_weight_decay"})
-
     def _pick(self, name: str, t: torch.Tensor) -> torch.Tensor:
         flat = t.reshape(-1)
         idx = self.sample[name]
@@ -87,20 +79,15 @@ class Diagnostics:
         if before is None:
             raise RuntimeError("Diagnostics.after() without before()")
         layers = {}
-        group_of = {id(p): i for i, g in enumerate(self.optimizer.param_groups) for p in g["params"]}
-        hps = [self._hp(g) if self.adam_like else {} for g in self.optimizer.param_groups]
+        internals = getattr(self.optimizer, "internals", None)
         for name, p in self.params:
             entry: dict[str, Any] = {"update_ratio": None}
             old = before[name]
             ref = _rms(old)
             if ref > 0:
                 entry["update_ratio"] = _rms(p.detach() - old) / ref
-            state = self.optimizer.state.get(p, {})
-            if self.adam_like and "exp_avg" in state:
-                t = int(state["step"])
-                inner = rules.adam_internals(
-                    {k: v for k, v in state.items() if k != "step"}, t, hps[group_of[id(p)]], torch
-                )
+            if self.adam_like and internals is not None and self.optimizer.state.get(p):
+                inner = internals(p)
                 entry["effective_step"] = _quantiles(self._pick(name, inner["update"]).abs())
                 entry["effective_lr"] = _quantiles(self._pick(name, inner["effective_lr"]))
                 entry["eps_share"] = float(inner["eps_dominates"].double().mean())

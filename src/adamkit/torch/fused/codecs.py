@@ -45,22 +45,26 @@ from typing import Any
 
 import torch
 
-PRECISIONS = ("fp32", "bf16", "8bit")
+from adamkit.errors import HyperparameterError
+from adamkit.rules.hyperparameters import OPTIONS
+
+PRECISIONS: tuple[str, ...] = OPTIONS["state_precision"].choices  # fp32, bf16, 8bit
 BLOCK = 256
 MIN_8BIT_NUMEL = 4096
 MOMENT_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 SIGNED_KEYS = ("exp_avg",)  # first moment: signed code; the others are non-negative
 
 # Decoding is arithmetic, ``q·|q| · (absmax/127²)`` and ``(q²)² · (absmax/255⁴)``, with the scale
-# rounded to float32 first: the numba kernels spell the very same float32 operations.
+# rounded to float32 first: the numba kernels (.kernels, which import these) spell the very same
+# float32 operations.
 SIGNED_SCALE = 1.0 / 127.0**2
 UNSIGNED_SCALE = 1.0 / 255.0**4
 
 
 def check_precision(value: Any, owner: str = "optimizer") -> str:
-    """``value`` if it names a precision, else a ValueError naming the valid ones."""
+    """``value`` if it names a precision, else a HyperparameterError naming the valid ones."""
     if value not in PRECISIONS:
-        raise ValueError(f"{owner}: invalid state_precision {value!r}; valid: "
+        raise HyperparameterError(f"{owner}: invalid state_precision {value!r}; valid: "
                          f"{', '.join(PRECISIONS)}")
     return value
 

@@ -1,10 +1,10 @@
-"""Flat-buffer engine: one fused kernel call per parameter group instead of one per tensor.
+"""The fused engine: one kernel call per parameter group instead of one call per tensor.
 
 Per param group, parameters are bucketed by (dtype, stored precision). Inside a bucket:
 
 - every state moment (``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``) lives in one flat buffer
   per moment; ``optimizer.state[p]`` holds *views* of it, so the state and ``state_dict()`` keep
-  torch's per-parameter format (8-bit: codes and ``*_absmax``, see ``_precision``). ``step`` is a
+  torch's per-parameter format (8-bit: codes and ``*_absmax``, see :mod:`.codecs`). ``step`` is a
   0-dim view into a per-bucket float tensor, so one ``+= 1`` counts every parameter's step;
 - **packed** parameters (fewer than ``DIRECT_MIN`` elements: biases, norms, small layers) are
   themselves views into one flat param buffer (``p.data`` is re-pointed at build time), so the
@@ -33,6 +33,9 @@ makes the group take the per-tensor rule path, the ground truth. ``load_state_di
 below that there is nothing to gain, and the rule path is bitwise equal to torch.optim's for-loop
 (the engine agrees to float rounding, as torch's own ``fused=True`` does). ``fused=True`` uses
 the engine for every group it can take; ``fused=False`` never.
+
+Each group's verdict is a :class:`GroupPath` (``optimizer.paths()``): the engine, or the rule path
+with a :class:`PathReason`. The layout of a group the engine takes is a :class:`GroupPlan`.
 """
 
 from __future__ import annotations
@@ -47,17 +50,24 @@ import numpy as np
 import torch
 from torch.optim.optimizer import _get_scalar_dtype
 
-from adamkit.torch import _kernels as K
-from adamkit.torch import _precision as P
+from adamkit.torch.fused import codecs, kernels
+from adamkit.torch.fused.paths import (
+    AUTO_MIN_NUMEL,
+    ENGINE,
+    GroupPath,
+    PathReason,
+    rule_path,
+    settings_verdict,
+)
 
 DIRECT_MIN = 1 << 16  # elements: larger tensors are updated in place with their own gradient
-AUTO_MIN_NUMEL = 1 << 15  # fused=None uses the engine for groups at least this big (elements)
 # Kernel calls on fewer elements run on one thread: waking the pool costs more than it gains,
 # and idle pool threads spinning on a 2-core machine slow down everything else (torch included).
 # Larger ones use as many threads as torch does (torch.set_num_threads is the user's knob).
 # On a shared machine a fork-join costs up to a scheduler time slice (ms) whenever the other core
 # is busy, so only work that takes several ms on one thread is split.
 PARALLEL_MIN = 1 << 22
+DTYPES = (torch.float32, torch.float64)
 _GRAD = operator.attrgetter("grad")
 _DATA_PTR = torch.Tensor.data_ptr
 _IS_CONTIGUOUS = torch.Tensor.is_contiguous
@@ -65,22 +75,6 @@ _IS_CONTIGUOUS = torch.Tensor.is_contiguous
 
 def _any_none(items: list) -> bool:
     return any(map(operator.is_, items, itertools.repeat(None)))  # C speed, no tensor __eq__
-
-
-def _run(kernel: Any, n_elements: int, *args: Any) -> None:
-    """``kernel(*args)`` on as many threads as torch uses (one below ``PARALLEL_MIN``).
-
-    Numba's OpenMP pool can share the OpenMP runtime with torch, and starting it resets the
-    runtime's thread count: torch's setting is put back, so the user's choice stands.
-    """
-    torch_threads = torch.get_num_threads()
-    wanted = min(torch_threads, getattr(numba.config, "NUMBA_NUM_THREADS", 1))
-    numba.set_num_threads(1 if n_elements < PARALLEL_MIN else max(1, wanted))
-    kernel(*args)
-    if torch.get_num_threads() != torch_threads:
-        torch.set_num_threads(torch_threads)
-RULES = ("adam", "adamw")
-DTYPES = (torch.float32, torch.float64)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -91,51 +85,12 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.numpy()
 
 
-def unsupported_reason(optimizer: Any, group: dict) -> str | None:
-    """Why ``group`` cannot take the engine (None when it can): the per-tensor path takes it."""
-    if optimizer.rule.name not in RULES:
-        return f"rule {optimizer.rule.name!r}"
-    if group.get("fused") is False:
-        return "fused=False"
-    for key in ("nonfinite", "clip_value", "clip_norm", "clip_global_norm"):
-        if group.get(key) is not None or optimizer.defaults.get(key) is not None:
-            return key
-    for key in ("lr", "weight_decay", "eps"):
-        value = group[key]
-        if not (isinstance(value, float | int) or torch.is_tensor(value) and value.ndim == 0):
-            return f"{key} is not a scalar"
-    if not all(isinstance(b, float | int) or torch.is_tensor(b) and b.ndim == 0
-               for b in group["betas"]):
-        return "betas are not scalars"
-    return None
+def _np_dtype(dtype: torch.dtype) -> np.dtype:
+    return np.dtype(np.float64) if dtype == torch.float64 else np.dtype(np.float32)
 
 
 @dataclass
-class _TensorIndex:
-    """Where each param's moments are, and the parallel work items over all params."""
-
-    offsets: np.ndarray  # per param: element offset in the moment buffers
-    sizes: np.ndarray  # per param: numel
-    chunk_tensor: np.ndarray  # per work item: which param
-    chunk_lo: np.ndarray  # per work item: first element (a multiple of K.CHUNK)
-    chunk_hi: np.ndarray
-    total: int
-
-    @classmethod
-    def build(cls, offsets: list, sizes: list) -> _TensorIndex:
-        tensor, lo, hi = [], [], []
-        for t, n in enumerate(sizes):
-            for start in range(0, n, K.CHUNK):
-                tensor.append(t)
-                lo.append(start)
-                hi.append(min(start + K.CHUNK, n))
-        as_index = lambda xs: np.array(xs, dtype=np.intp)  # noqa: E731
-        return cls(as_index(offsets), as_index(sizes), as_index(tensor), as_index(lo),
-                   as_index(hi), int(sum(sizes)))
-
-
-@dataclass
-class _Bucket:
+class Bucket:
     """The params of one group with one dtype and one stored precision, and their flat state."""
 
     dtype: torch.dtype
@@ -146,49 +101,83 @@ class _Bucket:
     n_packed: int = 0  # params[:n_packed] are packed (views of one flat param buffer)
     packed_end: int = 0  # elements in the packed region
     flat_p: Any = None  # torch.Tensor once laid out (as the fields below)
-    p_views: list = field(default_factory=list)
-    p_ptrs: list = field(default_factory=list)
-    steps: Any = None
+    p_ptrs: list = field(default_factory=list)  # packed params' data addresses (fixed)
+    steps: Any = None  # per param: its step count (state["step"] is a 0-dim view of it)
     moments: dict = field(default_factory=dict)  # key -> flat tensor (codes for 8-bit)
     absmax: dict = field(default_factory=dict)  # 8-bit: key -> flat float32 tensor
-    np_moments: dict = field(default_factory=dict)
-    np_absmax: dict = field(default_factory=dict)
+    buffers: tuple = ()  # the kernels' (m, v, w) arrays, placeholders where a moment is absent
+    scales: tuple = ()  # the kernels' (m, v, w) absmax arrays (placeholders unless 8-bit)
+    like: Any = None  # a NumPy array of the params' dtype (types the kernels' pointers)
     initialized: Any = None  # bool per param: state[p] filled in
-    index: Any = None  # _TensorIndex: every param's moments and the parallel work items
+    table: Any = None  # kernels.WorkTable: every param's moments and the parallel work items
     p_addr: Any = None  # every param's data address (packed: fixed)
 
     @property
     def keys(self) -> tuple:
-        return P.MOMENT_KEYS if self.amsgrad else P.MOMENT_KEYS[:2]
+        return codecs.MOMENT_KEYS if self.amsgrad else codecs.MOMENT_KEYS[:2]
 
-    def state_arrays(self, lo: int, hi: int) -> tuple:
-        """The kernel's moment arguments for the elements ``[lo, hi)`` of the buffers."""
-        if self.precision == "8bit":
-            b_lo, b_hi = lo // P.BLOCK, P.n_blocks(hi) if hi > lo else lo // P.BLOCK
-            out = []
-            for key in P.MOMENT_KEYS:
-                if key in self.np_moments:
-                    out += [self.np_moments[key][b_lo * P.BLOCK:b_hi * P.BLOCK],
-                            self.np_absmax[key][b_lo:b_hi]]
-                else:
-                    out += [np.zeros(1, np.uint8), np.zeros(1, np.float32)]
-            return tuple(out)
-        dummy = np.zeros(1, np.uint16 if self.precision == "bf16" else _np_dtype(self.dtype))
-        return tuple(self.np_moments[k][lo:hi] if k in self.np_moments else dummy
-                     for k in P.MOMENT_KEYS)
+    @property
+    def storage(self) -> str:
+        """The kernels' storage format: ``"float"`` (the param's dtype), ``"bf16"``, ``"8bit"``."""
+        return "float" if self.precision == "fp32" else self.precision
 
 
-def _np_dtype(dtype: torch.dtype) -> np.dtype:
-    return np.dtype(np.float64) if dtype == torch.float64 else np.dtype(np.float32)
+@dataclass
+class GroupPlan:
+    """A group's layout for the engine, or the verdict that the rule path takes it.
+
+    ``params`` is the group's own list object and ``n_params`` its length when the plan was
+    made (a changed group gets a new plan); ``buckets`` the engine's flat buffers (empty on the
+    rule path); ``outside`` the params that had neither state nor gradient then (the first
+    gradient of one rebuilds the layout); ``path`` the verdict.
+    """
+
+    params: list
+    n_params: int
+    path: GroupPath
+    buckets: list[Bucket] = field(default_factory=list)
+    outside: list = field(default_factory=list)
+
+    def made_for(self, params: list) -> bool:
+        return self.params is params and self.n_params == len(params)
+
+    def still_holds(self) -> bool:
+        """Packed params still view the flat buffer and no outsider got a gradient."""
+        if self.path.kind == "rule":  # a group's size cannot change while its params do not
+            return self.path.reason is PathReason.SMALL_GROUP
+        for bucket in self.buckets:
+            if list(map(_DATA_PTR, bucket.params[:bucket.n_packed])) != bucket.p_ptrs:
+                return False
+        return not any(p.grad is not None for p in self.outside)
 
 
-class FlatEngine:
-    """The engine of one optimizer: buckets per param group, built lazily, rebuilt on change."""
+class _Threads:
+    """Runs a kernel on as many threads as torch uses (one below ``PARALLEL_MIN`` elements).
+
+    Numba's OpenMP pool can share the OpenMP runtime with torch, and starting it resets the
+    runtime's thread count: torch's setting is put back, so the user's choice stands.
+    """
+
+    def __init__(self, n_elements: int) -> None:
+        self.n_elements = n_elements
+
+    def __enter__(self) -> None:
+        self.torch_threads = torch.get_num_threads()
+        wanted = min(self.torch_threads, getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+        numba.set_num_threads(1 if self.n_elements < PARALLEL_MIN else max(1, wanted))
+
+    def __exit__(self, *exc: Any) -> None:
+        if torch.get_num_threads() != self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
+
+
+class FusedEngine:
+    """The engine of one optimizer: a plan per param group, built lazily, rebuilt on change."""
 
     def __init__(self, optimizer: Any) -> None:
         self.optimizer = optimizer
-        self.plans: dict[int, Any] = {}  # id(group) -> (params list object, n params, buckets)
-        self.paths: dict[int, str] = {}  # id(group) -> "engine" or why the rule path took it
+        self.plans: dict[int, GroupPlan] = {}  # id(group) -> its plan
+        self.paths: dict[int, GroupPath] = {}  # id(group) -> the path of its last step
 
     def __getstate__(self) -> dict:
         # a copied or pickled optimizer rebuilds its layout around its own tensors
@@ -198,39 +187,30 @@ class FlatEngine:
         """Forget every layout (after load_state_dict, add_param_group, ...): rebuilt on next step."""
         self.plans.clear()
 
+    def path_of(self, group: dict) -> GroupPath | None:
+        """The path ``group`` took on its last step (None before its first)."""
+        return self.paths.get(id(group))
+
     # -- the step ---------------------------------------------------------------------------------
 
     def step_group(self, group: dict) -> bool:
         """Do ``group``'s step; False (nothing touched) when the rule path must do it."""
-        reason = unsupported_reason(self.optimizer, group)
-        plan: Any = self.plans.get(id(group)) if reason is None else None
-        params = group["params"]
-        if reason is None and (plan is None or plan[0] is not params or plan[1] != len(params)
-                               or not self._fresh(plan)):
-            plan = self._build(group)
-        if reason is None and isinstance(plan[2], str):
-            reason = plan[2]
-        if reason is not None:
-            self.paths[id(group)] = reason
+        path = settings_verdict(self.optimizer, group)
+        plan = None
+        if path is None:
+            plan = self.plans.get(id(group))
+            if plan is None or not plan.made_for(group["params"]) or not plan.still_holds():
+                plan = self._plan(group)
+            path = plan.path
+        self.paths[id(group)] = path
+        if plan is None or path.kind == "rule":
             return False
         hp = self.optimizer.hyperparameters(group)
-        for bucket in plan[2]:
+        for bucket in plan.buckets:
             self._step_bucket(bucket, hp)
-        self.paths[id(group)] = "engine"
         return True
 
-    def _fresh(self, plan: tuple) -> bool:
-        """The layout still holds: packed params still view the flat buffer, no newcomer grads."""
-        if isinstance(plan[2], str):
-            return plan[2].startswith("small group")  # the one verdict that cannot change
-        for bucket in plan[2]:
-            packed = bucket.params[:bucket.n_packed]
-            if list(map(_DATA_PTR, packed)) != bucket.p_ptrs:
-                return False
-        outside = plan[3]
-        return not any(p.grad is not None for p in outside)
-
-    def _step_bucket(self, bucket: _Bucket, hp: dict) -> None:
+    def _step_bucket(self, bucket: Bucket, hp: dict) -> None:
         params = bucket.params
         grads = list(map(_GRAD, params))
         steps = bucket.steps.numpy()
@@ -238,7 +218,7 @@ class FlatEngine:
         if all_active and not bucket.initialized.all():
             for new in np.flatnonzero(~bucket.initialized):
                 self._init_state(bucket, int(new))
-        if all_active and steps.min() == steps.max() and self._fast_step(bucket, grads, hp):
+        if all_active and steps.min() == steps.max() and self._step_all(bucket, grads, hp):
             bucket.steps += 1
             return
         # Some params without a gradient, or step counts that differ: one param at a time.
@@ -251,11 +231,10 @@ class FlatEngine:
                 continue
             if not bucket.initialized[i]:
                 self._init_state(bucket, i)
-            step = int(steps[i]) + 1
-            self._kernel_one(bucket, i, g, K.adam_constants(hp, step, _np_dtype(bucket.dtype)))
+            self._step_one(bucket, i, g, hp)
             bucket.steps[i] += 1
 
-    def _fast_step(self, bucket: _Bucket, grads: list, hp: dict) -> bool:
+    def _step_all(self, bucket: Bucket, grads: list, hp: dict) -> bool:
         """Every param of the bucket in one kernel call, each gradient read where it is (no
         copy) through a table of addresses. False, with nothing touched, when a gradient or a
         param is not laid out for that (sparse, non-contiguous)."""
@@ -269,94 +248,80 @@ class FlatEngine:
         if not all(map(_IS_CONTIGUOUS, direct_p)):
             return False
         p_addr = bucket.p_addr
-        if direct_p:  # packed params' addresses are fixed (checked in _fresh), the rest may move
+        if direct_p:  # packed params' addresses are fixed (checked by the plan), the rest may move
             p_addr[bucket.n_packed:] = np.fromiter(map(_DATA_PTR, direct_p), dtype=np.intp,
                                                     count=len(direct_p))
         step = int(bucket.steps[0]) + 1
-        self._kernel_tensors(bucket, p_addr, g_addr,
-                             K.adam_constants(hp, step, _np_dtype(bucket.dtype)))
+        self._launch(bucket, bucket.table, p_addr, g_addr, hp, step)
         return True
 
-    @staticmethod
-    def _kernel_tensors(bucket: _Bucket, p_addr: np.ndarray, g_addr: np.ndarray,
-                        constants: tuple) -> None:
-        """One call for every param (``p_addr``, ``g_addr``: their data addresses)."""
-        d = bucket.index
-        index = (p_addr, g_addr, d.offsets, d.sizes, d.chunk_tensor, d.chunk_lo, d.chunk_hi)
-        like = np.zeros(1, _np_dtype(bucket.dtype))
-        arrays = bucket.state_arrays(0, bucket.moments["exp_avg"].numel())
-        if bucket.precision == "8bit":
-            _run(K.adam_8bit_tensors, d.total, *index, *arrays, like, bucket.amsgrad, *constants)
-        elif bucket.precision == "bf16":
-            _run(K.adam_bf16_tensors, d.total, *index, *arrays, like, bucket.amsgrad, *constants)
-        else:
-            _run(K.adam_float_tensors, d.total, *index, *arrays, bucket.amsgrad, *constants)
-
-    def _kernel_one(self, bucket: _Bucket, i: int, grad: torch.Tensor, constants: tuple) -> None:
+    def _step_one(self, bucket: Bucket, i: int, grad: torch.Tensor, hp: dict) -> None:
+        """Param ``i`` alone: the same kernel over a table of one tensor."""
         p = bucket.params[i]
-        g = grad.to(dtype=bucket.dtype, device="cpu").contiguous().view(-1)
+        if p.numel() == 0:
+            return
+        g = grad.to(dtype=bucket.dtype, device="cpu").contiguous()
         p_data = p.detach()
-        lo = bucket.offsets[i]
-        if p_data.is_contiguous():
-            self._kernel(bucket, _np(p_data.view(-1)), _np(g), lo, lo + p.numel(), constants)
-        else:  # e.g. a param whose .data was replaced by a transposed view
-            flat = p_data.contiguous().view(-1)
-            self._kernel(bucket, _np(flat), _np(g), lo, lo + p.numel(), constants)
-            p_data.copy_(flat.view(p_data.shape))
+        # e.g. a param whose .data was replaced by a transposed view: stepped in a copy
+        flat = p_data if p_data.is_contiguous() else p_data.contiguous()
+        table = kernels.WorkTable.build([bucket.offsets[i]], [p.numel()])
+        addr = (np.array([flat.data_ptr()], dtype=np.intp),
+                np.array([g.data_ptr()], dtype=np.intp))
+        self._launch(bucket, table, *addr, hp, int(bucket.steps[i]) + 1)
+        if flat is not p_data:
+            p_data.copy_(flat)
 
     @staticmethod
-    def _kernel(bucket: _Bucket, p: np.ndarray, g: np.ndarray, lo: int, hi: int,
-                constants: tuple) -> None:
-        if p.size == 0:
-            return
-        arrays = bucket.state_arrays(lo, hi)
-        if bucket.precision == "8bit":
-            _run(K.adam_8bit, p.size, p, g, *arrays, bucket.amsgrad, *constants)
-        elif bucket.precision == "bf16":
-            _run(K.adam_bf16, p.size, p, g, *arrays, bucket.amsgrad, *constants)
-        else:
-            _run(K.adam_float, p.size, p, g, *arrays, bucket.amsgrad, *constants)
+    def _launch(bucket: Bucket, table: kernels.WorkTable, p_addr: np.ndarray,
+                g_addr: np.ndarray, hp: dict, step: int) -> None:
+        scalars = kernels.kernel_scalars(hp, step, bucket.like.dtype)
+        with _Threads(table.total):
+            kernels.step_tensors(bucket.storage, bucket.amsgrad, table, p_addr, g_addr,
+                                 bucket.like, bucket.buffers, bucket.scales, scalars)
 
     # -- building the layout ---------------------------------------------------------------------
 
-    def _build(self, group: dict) -> tuple:
-        """The group's layout: ``(params, len, buckets, outside)``, or a reason in place of
-        the buckets when the rule path must take the group."""
+    def _plan(self, group: dict) -> GroupPlan:
+        """The group's plan: its layout, or the rule path and why (kept only when it cannot
+        change while the group's params do not: a small group)."""
         params = group["params"]
         opt = self.optimizer
         precision = getattr(opt, "state_precision", "fp32")
         if group.get("fused") is None:
             total = sum(p.numel() for p in params)
             if total < AUTO_MIN_NUMEL:  # too small to gain; the rule path is torch's bit for bit
-                plan: Any = (params, len(params), f"small group ({total} < {AUTO_MIN_NUMEL} elements)")
+                detail = f"small group ({total} < {AUTO_MIN_NUMEL} elements)"
+                plan = GroupPlan(params, len(params), rule_path(PathReason.SMALL_GROUP, detail))
                 self.plans[id(group)] = plan
                 return plan
         for p in params:
             if p.dtype not in DTYPES or p.device.type != "cpu" or p.is_sparse:
-                return (params, len(params), f"a {p.dtype} param on {p.device}")
+                detail = f"a {p.dtype} param on {p.device}"
+                return GroupPlan(params, len(params), rule_path(PathReason.PARAM, detail))
             if precision != "fp32" and p.dtype != torch.float32:
                 # the low-precision kernels are float32-only: the rule path does the rest
-                return (params, len(params), f"{precision} states for a {p.dtype} param")
+                detail = f"{precision} states for a {p.dtype} param"
+                return GroupPlan(params, len(params), rule_path(PathReason.PARAM, detail))
         # Params in the layout: those with state or a gradient now (frozen ones join when they
         # first get a gradient, which triggers a rebuild).
         members = [p for p in params if opt.state.get(p) or p.grad is not None]
         outside = [p for p in params if not (opt.state.get(p) or p.grad is not None)]
-        buckets: dict[tuple, _Bucket] = {}
+        buckets: dict[tuple, Bucket] = {}
         for p in members:
-            stored = P.precision_for(precision, p.numel())
+            stored = codecs.precision_for(precision, p.numel())
             key = (p.dtype, stored)
             if key not in buckets:
-                buckets[key] = _Bucket(p.dtype, stored, bool(group["amsgrad"]))
+                buckets[key] = Bucket(p.dtype, stored, bool(group["amsgrad"]))
             buckets[key].params.append(p)
         for bucket in buckets.values():
             self._layout(bucket)
-        plan = (params, len(params), list(buckets.values()), outside)
+        plan = GroupPlan(params, len(params), ENGINE, list(buckets.values()), outside)
         self.plans[id(group)] = plan
         return plan
 
-    def _layout(self, b: _Bucket) -> None:
+    def _layout(self, b: Bucket) -> None:
         opt = self.optimizer
-        align = P.BLOCK if b.precision == "8bit" else 16
+        align = codecs.BLOCK if b.precision == "8bit" else 16
         b.params.sort(key=lambda p: p.numel() >= DIRECT_MIN)  # stable: packed first, group order
         b.n_packed = sum(p.numel() < DIRECT_MIN for p in b.params)
         offset = 0
@@ -368,16 +333,7 @@ class FlatEngine:
         total = offset
         if b.n_packed:
             b.flat_p = torch.zeros(b.packed_end, dtype=b.dtype)
-        store = {"fp32": b.dtype, "bf16": torch.bfloat16}.get(b.precision)
-        for key in b.keys:
-            if b.precision == "8bit":
-                code_dtype = torch.int8 if key in P.SIGNED_KEYS else torch.uint8
-                b.moments[key] = torch.zeros(total, dtype=code_dtype)
-                b.absmax[key] = torch.zeros(total // P.BLOCK, dtype=torch.float32)
-                b.np_absmax[key] = _np(b.absmax[key])
-            else:
-                b.moments[key] = torch.zeros(total, dtype=store)
-            b.np_moments[key] = _np(b.moments[key])
+        self._allocate_state(b, total)
         b.steps = torch.zeros(len(b.params), dtype=_get_scalar_dtype())
         b.initialized = np.zeros(len(b.params), dtype=bool)
         for i, p in enumerate(b.params):
@@ -386,27 +342,47 @@ class FlatEngine:
                 view = b.flat_p[lo:lo + n].view(p.shape)
                 view.copy_(p.detach())
                 p.data = view
-                b.p_views.append(view)
             if opt.state.get(p):
                 self._adopt_state(b, i)
         b.p_ptrs = [p.data_ptr() for p in b.params[:b.n_packed]]
         b.p_addr = np.array([p.data_ptr() for p in b.params], dtype=np.intp)
-        b.index = _TensorIndex.build(b.offsets, [p.numel() for p in b.params])
+        b.table = kernels.WorkTable.build(b.offsets, [p.numel() for p in b.params])
 
-    def _adopt_state(self, b: _Bucket, i: int) -> None:
+    @staticmethod
+    def _allocate_state(b: Bucket, total: int) -> None:
+        """The flat moment buffers (and 8-bit scales), and the kernels' views of them."""
+        b.like = np.zeros(1, _np_dtype(b.dtype))
+        store = {"fp32": b.dtype, "bf16": torch.bfloat16}.get(b.precision)
+        for key in b.keys:
+            if b.precision == "8bit":
+                code_dtype = torch.int8 if key in codecs.SIGNED_KEYS else torch.uint8
+                b.moments[key] = torch.zeros(total, dtype=code_dtype)
+                b.absmax[key] = torch.zeros(total // codecs.BLOCK, dtype=torch.float32)
+            else:
+                b.moments[key] = torch.zeros(total, dtype=store)
+        placeholder = {"fp32": b.like, "bf16": np.zeros(1, np.uint16),
+                       "8bit": np.zeros(1, np.uint8)}[b.precision]
+        no_scale = np.zeros(1, np.float32)
+        b.buffers = tuple(_np(b.moments[k]) if k in b.moments else placeholder
+                          for k in codecs.MOMENT_KEYS)
+        b.scales = tuple(_np(b.absmax[k]) if k in b.absmax else no_scale
+                         for k in codecs.MOMENT_KEYS)
+
+    def _adopt_state(self, b: Bucket, i: int) -> None:
         """Move param i's existing state (any stored format) into the buffers, then view it."""
         p = b.params[i]
         state = self.optimizer.state[p]
-        decoded = P.decode_state(state, p.detach())
+        decoded = codecs.decode_state(state, p.detach())
         lo, n = b.offsets[i], p.numel()
         for key in b.keys:
             value = decoded.get(key)
             if value is None:
                 continue  # e.g. AMSGrad switched on after a checkpoint without max_exp_avg_sq
             if b.precision == "8bit":
-                codes, absmax = P.encode_8bit(value, key in P.SIGNED_KEYS)
+                codes, absmax = codecs.encode_8bit(value, key in codecs.SIGNED_KEYS)
                 b.moments[key][lo:lo + codes.numel()] = codes
-                b.absmax[key][lo // P.BLOCK:lo // P.BLOCK + absmax.numel()] = absmax
+                first_block = lo // codecs.BLOCK
+                b.absmax[key][first_block:first_block + absmax.numel()] = absmax
             else:
                 b.moments[key][lo:lo + n] = value.reshape(-1)
         if torch.is_tensor(state.get("step")):
@@ -415,19 +391,20 @@ class FlatEngine:
             b.steps[i] = float(state["step"])
         self._init_state(b, i)
 
-    def _init_state(self, b: _Bucket, i: int) -> None:
+    def _init_state(self, b: Bucket, i: int) -> None:
         """Point ``optimizer.state[p]`` at param i's views (torch's per-parameter format)."""
         p = b.params[i]
         state = self.optimizer.state[p]
-        for key in [k for k in state if k in P.MOMENT_KEYS or k.endswith("_absmax")]:
+        for key in [k for k in state if k in codecs.MOMENT_KEYS or k.endswith("_absmax")]:
             del state[key]
         lo, n = b.offsets[i], p.numel()
         state["step"] = b.steps[i]
         for key in b.keys:
             if b.precision == "8bit":
-                nb = P.n_blocks(n)
-                state[key] = b.moments[key][lo:lo + nb * P.BLOCK]
-                state[f"{key}_absmax"] = b.absmax[key][lo // P.BLOCK:lo // P.BLOCK + nb]
+                nb = codecs.n_blocks(n)
+                first_block = lo // codecs.BLOCK
+                state[key] = b.moments[key][lo:lo + nb * codecs.BLOCK]
+                state[f"{key}_absmax"] = b.absmax[key][first_block:first_block + nb]
             else:
                 state[key] = b.moments[key][lo:lo + n].view(p.shape)
         b.initialized[i] = True

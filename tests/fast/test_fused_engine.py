@@ -1,4 +1,7 @@
-"""The flat-buffer engine against the per-tensor rule path, through the traps of real training."""
+"""The fused engine against the per-tensor rule path, through the traps of real training.
+
+Only public surface: ``optimizer.paths()``, ``state_bytes()``, ``internals()``, and what torch
+shows (which tensors share storage)."""
 
 import copy
 
@@ -6,8 +9,9 @@ import pytest
 import torch
 
 import adamkit.torch as ak
-from adamkit.torch import _flat
-from adamkit.torch import _precision as P
+from adamkit.torch import PathReason
+from adamkit.torch.fused import engine
+from adamkit.torch.fused.codecs import PRECISIONS
 
 OPTIONS = [
     {},
@@ -21,7 +25,7 @@ OPTIONS = [
     {"lr": torch.tensor(0.01), "betas": (0.8, 0.99), "eps": 1e-6},
 ]
 # packed (< DIRECT_MIN) and direct tensors, a 0-dim, an empty one, 8-bit-sized ones
-SHAPES = [(5, 3), (), (0, 4), (7,), (300, 30), (_flat.DIRECT_MIN + 5,), (64, 80)]
+SHAPES = [(5, 3), (), (0, 4), (7,), (300, 30), (engine.DIRECT_MIN + 5,), (64, 80)]
 
 
 def make_params(dtype=torch.float32, shapes=SHAPES, seed=0):
@@ -51,6 +55,10 @@ def run(opt_a, opt_b, pa, pb, steps=10, seed=1, grad_fn=None):
         opt_b.step()
 
 
+def _storage(t):
+    return t.untyped_storage().data_ptr()
+
+
 def assert_states_close(opt_a, opt_b, pa, pb, rtol):
     for p, q in zip(pa, pb):
         scale = max(float(q.detach().abs().max()), 1e-30) if q.numel() else 1.0
@@ -72,12 +80,13 @@ def test_engine_equals_the_rule_path(options, dtype):
     ours = ak.Adam(pa, fused=True, **copy.deepcopy(options))
     ref = ak.Adam(pb, fused=False, **copy.deepcopy(options))
     run(ours, ref, pa, pb)
-    assert set(ours._engine.paths.values()) == {"engine"}
-    assert set(ref._engine.paths.values()) == {"fused=False"}
+    assert [p.kind for p in ours.paths()] == ["engine"]
+    assert [(p.kind, p.reason) for p in ref.paths()] == [("rule", PathReason.FUSED_FALSE)]
     assert_states_close(ours, ref, pa, pb, 1e-5 if dtype == torch.float32 else 1e-12)
-    # packed params are views of one flat buffer, and their state too
-    bucket = ours._engine.plans[id(ours.param_groups[0])][2][0]
-    assert bucket.flat_p is not None and pa[1].data_ptr() == bucket.p_views[1].data_ptr()
+    # packed params (all but the big one) are views of one flat buffer, and their states too
+    packed = [pa[i] for i in (0, 1, 3, 4, 6)]
+    assert len({_storage(p) for p in packed}) == 1 and _storage(pa[5]) != _storage(pa[0])
+    assert len({_storage(ours.state[p]["exp_avg"]) for p in pa}) == 1
 
 
 def test_engine_matches_torch_optim_and_checkpoints_cross_load():
@@ -92,7 +101,7 @@ def test_engine_matches_torch_optim_and_checkpoints_cross_load():
     ours.load_state_dict(peer_sd)
     peer.load_state_dict(ours_sd)
     run(ours, peer, pa, pb, steps=6, seed=5)
-    assert ours._engine.paths[id(ours.param_groups[0])] == "engine"
+    assert ours.paths()[0].kind == "engine"
     assert_states_close(ours, peer, pa, pb, 1e-5)
 
 
@@ -117,7 +126,7 @@ def test_zero_grad_both_fronts_replaced_grad_and_data():
                     m.bias.grad = m.bias.grad.clone() * 2
                     m.weight.data = m.weight.data.clone()
             opt.step()
-    assert ours._engine.paths[id(ours.param_groups[0])] == "engine"
+    assert str(ours.paths()[0]) == "fused engine"
     for p, q in zip(model_a.parameters(), model_b.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
@@ -145,29 +154,34 @@ def test_mixed_dtypes_and_unsupported_params_fall_back():
     ours = ak.Adam(mixed, fused=True)
     ref = ak.Adam(mixed_ref, fused=False)
     run(ours, ref, mixed, mixed_ref, steps=5)
-    assert ours._engine.paths[id(ours.param_groups[0])] == "engine"
-    assert len(ours._engine.plans[id(ours.param_groups[0])][2]) == 2  # one bucket per dtype
+    assert ours.paths()[0].kind == "engine"
+    # one flat buffer per dtype: the small float32 params share one, the small float64 another
+    f32, f64 = {_storage(p) for p in mixed[:2]}, {_storage(p) for p in (mixed[4], mixed[6])}
+    assert len(f32) == len(f64) == 1 and f32 != f64
     assert_states_close(ours, ref, mixed, mixed_ref, 1e-5)
     half = [torch.nn.Parameter(torch.randn(100, dtype=torch.bfloat16))]
     opt = ak.Adam(half, fused=True)
     half[0].grad = torch.randn(100, dtype=torch.bfloat16)
     opt.step()
-    assert "bfloat16" in opt._engine.paths[id(opt.param_groups[0])]
+    (path,) = opt.paths()
+    assert path.reason is PathReason.PARAM and "bfloat16" in path.detail
     clipped = ak.Adam(make_params(), fused=True, clip_global_norm=1.0)
     clipped.param_groups[0]["params"][1].grad = torch.ones(())
     clipped.step()
-    assert clipped._engine.paths[id(clipped.param_groups[0])] == "clip_global_norm"
+    assert clipped.paths()[0].reason is PathReason.OPTION
+    assert str(clipped.paths()[0]) == "rule path (clip_global_norm)"
 
 
 def test_default_uses_the_engine_only_for_groups_big_enough_to_gain():
     small = ak.Adam([torch.nn.Parameter(torch.randn(10))])
+    assert small.paths() == [None]  # not stepped yet
     small.param_groups[0]["params"][0].grad = torch.ones(10)
     small.step()
-    assert small._engine.paths[id(small.param_groups[0])].startswith("small group")
-    big = ak.Adam([torch.nn.Parameter(torch.randn(_flat.AUTO_MIN_NUMEL))])
-    big.param_groups[0]["params"][0].grad = torch.ones(_flat.AUTO_MIN_NUMEL)
+    assert small.paths()[0].reason is PathReason.SMALL_GROUP
+    big = ak.Adam([torch.nn.Parameter(torch.randn(engine.AUTO_MIN_NUMEL))])
+    big.param_groups[0]["params"][0].grad = torch.ones(engine.AUTO_MIN_NUMEL)
     big.step()
-    assert big._engine.paths[id(big.param_groups[0])] == "engine"
+    assert big.paths()[0].kind == "engine"
 
 
 @pytest.mark.parametrize("precision", ["bf16", "8bit"])
@@ -178,7 +192,7 @@ def test_low_precision_engine_tracks_the_rule_path(precision, options):
     ours = ak.Adam(pa, lr=0.01, fused=True, state_precision=precision, **options)
     ref = ak.Adam(pb, lr=0.01, fused=False, state_precision=precision, **options)
     run(ours, ref, pa, pb, steps=6)
-    assert set(ours._engine.paths.values()) == {"engine"}
+    assert [p.kind for p in ours.paths()] == ["engine"]
     for p, q in zip(pa, pb):
         scale = float(q.detach().abs().max()) if q.numel() else 1.0
         # independent roundings of the same moments: the params agree to the quantization step
@@ -190,7 +204,7 @@ def test_low_precision_engine_tracks_the_rule_path(precision, options):
 
 def test_state_bytes_per_param_and_loading_across_precisions():
     shapes = [(256 * 64,), (100,)]  # one 8-bit tensor, one small enough to stay fp32
-    params = {prec: make_params(shapes=shapes) for prec in P.PRECISIONS}
+    params = {prec: make_params(shapes=shapes) for prec in PRECISIONS}
     opts = {prec: ak.Adam(ps, lr=0.01, fused=True, state_precision=prec)
             for prec, ps in params.items()}
     gen = torch.Generator().manual_seed(0)
@@ -200,19 +214,23 @@ def test_state_bytes_per_param_and_loading_across_precisions():
             for p, g in zip(params[prec], grads):
                 p.grad = g.clone()
             opt.step()
-    big = {prec: params[prec][0] for prec in P.PRECISIONS}
-    per_param = {prec: P.state_bytes(opts[prec].state[big[prec]]) / big[prec].numel()
-                 for prec in P.PRECISIONS}
+    big = {prec: params[prec][0] for prec in PRECISIONS}
+    per_param = {prec: opts[prec].state_bytes(big[prec]) / big[prec].numel()
+                 for prec in PRECISIONS}
     assert per_param == {"fp32": 8.0, "bf16": 4.0, "8bit": 2 + 2 * 4 / 256}
+    small = params["8bit"][1]
+    assert opts["8bit"].state_bytes() == opts["8bit"].state_bytes(big["8bit"]) + 8 * small.numel()
     small_8bit = opts["8bit"].state[params["8bit"][1]]
     assert small_8bit["exp_avg"].dtype == torch.float32  # below MIN_8BIT_NUMEL
     # an 8-bit checkpoint loads into an fp32 optimizer (decoded) and the reverse (encoded)
-    reference = P.decode_state(opts["8bit"].state[big["8bit"]], big["8bit"])
+    reference = opts["8bit"].internals(big["8bit"])
     fp32_twin = ak.Adam(twin(params["8bit"]), lr=0.01, state_precision="fp32")
     fp32_twin.load_state_dict(copy.deepcopy(opts["8bit"].state_dict()))
     loaded = fp32_twin.state[fp32_twin.param_groups[0]["params"][0]]
     assert loaded["exp_avg"].dtype == torch.float32 and "exp_avg_absmax" not in loaded
-    torch.testing.assert_close(loaded["exp_avg"], reference["exp_avg"])
+    for key in ("m_hat", "v_hat", "effective_lr"):  # what the 8-bit state stood for, decoded
+        torch.testing.assert_close(fp32_twin.internals(fp32_twin.param_groups[0]["params"][0])[key],
+                                   reference[key])
     back = ak.Adam(twin(params["8bit"]), lr=0.01, state_precision="8bit")
     back.load_state_dict(copy.deepcopy(fp32_twin.state_dict()))
     again = back.state[back.param_groups[0]["params"][0]]
@@ -238,7 +256,7 @@ def test_several_groups_and_a_group_added_later():
     for opt, ps in ((ours, pa), (ref, pb)):
         opt.add_param_group({"params": ps[6:], "lr": 0.02, "amsgrad": True})
     run(ours, ref, pa, pb, steps=4, seed=9)
-    assert [ours._engine.paths[id(g)] for g in ours.param_groups] == ["engine"] * 3
+    assert [str(p) for p in ours.paths()] == ["fused engine"] * 3
     assert_states_close(ours, ref, pa, pb, 1e-5)
 
 
@@ -246,7 +264,7 @@ def test_a_step_leaves_torch_thread_setting_alone():
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        params = [torch.nn.Parameter(torch.randn(_flat.PARALLEL_MIN + 1))]
+        params = [torch.nn.Parameter(torch.randn(engine.PARALLEL_MIN + 1))]
         params[0].grad = torch.ones_like(params[0])
         ak.Adam(params, fused=True).step()
         assert torch.get_num_threads() == 1

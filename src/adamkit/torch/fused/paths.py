@@ -1,0 +1,73 @@
+"""Which path a param group takes: the fused engine, or the per-tensor rule path and why.
+
+``optimizer.paths()`` returns one :class:`GroupPath` per param group (``None`` for a group not
+stepped yet)::
+
+    [str(p) for p in opt.paths()]  # ['fused engine', 'rule path (small group (10 < 32768 elements))']
+    opt.paths()[1].reason is PathReason.SMALL_GROUP  # True
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+RULES = ("adam", "adamw")  # the rules the fused kernels spell
+AUTO_MIN_NUMEL = 1 << 15  # fused=None uses the engine for groups at least this big (elements)
+
+
+class PathReason(enum.Enum):
+    """Why a param group took the per-tensor rule path."""
+
+    RULE = "rule"  # the optimizer's rule has no fused kernel (only Adam and AdamW have one)
+    FUSED_FALSE = "fused=False"  # the user asked for the rule path
+    OPTION = "option"  # nonfinite= or clip_*=: the rule path applies them
+    NOT_SCALAR = "not a scalar"  # a hyperparameter given as an array
+    SMALL_GROUP = "small group"  # fused=None and fewer than AUTO_MIN_NUMEL elements
+    PARAM = "param"  # a param the kernels do not take (dtype, device, layout, precision)
+
+
+@dataclass(frozen=True)
+class GroupPath:
+    """The path one param group took on its last step: ``kind`` is ``"engine"`` or ``"rule"``;
+    for the rule path, ``reason`` says why and ``detail`` the specifics (``"clip_global_norm"``,
+    ``"a torch.bfloat16 param on cpu"``, ...). ``str()`` gives a line for a table."""
+
+    kind: Literal["engine", "rule"]
+    reason: PathReason | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return "fused engine" if self.kind == "engine" else f"rule path ({self.detail})"
+
+
+ENGINE = GroupPath("engine")
+
+
+def rule_path(reason: PathReason, detail: str | None = None) -> GroupPath:
+    return GroupPath("rule", reason, reason.value if detail is None else detail)
+
+
+def settings_verdict(optimizer: Any, group: dict) -> GroupPath | None:
+    """The rule path and why, when ``group``'s settings rule the engine out (None when they do
+    not; its params are looked at when the layout is built)."""
+    if optimizer.rule.name not in RULES:
+        return rule_path(PathReason.RULE, f"rule {optimizer.rule.name!r}")
+    if group.get("fused") is False:
+        return rule_path(PathReason.FUSED_FALSE)
+    for key in ("nonfinite", "clip_value", "clip_norm", "clip_global_norm"):
+        if group.get(key) is not None or optimizer.defaults.get(key) is not None:
+            return rule_path(PathReason.OPTION, key)
+    for key in ("lr", "weight_decay", "eps"):
+        if not _is_scalar(group[key]):
+            return rule_path(PathReason.NOT_SCALAR, f"{key} is not a scalar")
+    if not all(map(_is_scalar, group["betas"])):
+        return rule_path(PathReason.NOT_SCALAR, "betas are not scalars")
+    return None
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, float | int) or torch.is_tensor(value) and value.ndim == 0
