@@ -24,7 +24,7 @@ class EffectiveStepSizes(keras.callbacks.Callback):
     Adam-family optimizer: Adam, AdamW).
 
     After ``fit``: ``steps`` (optimizer steps recorded), and dicts keyed by layer path
-    (``"dense_1"``) of lists aligned with ``steps``: ``median``, ``p10``, ``p90``,
+    (``"sequential/dense_1"``, the layer's ``path``) of lists aligned with ``steps``: ``median``, ``p10``, ``p90``,
     ``eps_dominated`` (fraction of the layer's coordinates).
     """
 
