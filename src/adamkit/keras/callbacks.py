@@ -23,8 +23,8 @@ class EffectiveStepSizes(keras.callbacks.Callback):
     """Record per-layer effective step sizes every ``every`` batches (needs an adamkit.keras
     Adam-family optimizer: Adam, AdamW).
 
-    After ``fit``: ``steps`` (optimizer steps recorded), and dicts keyed by layer path
-    (``"sequential/dense_1"``, the layer's ``path``) of lists aligned with ``steps``: ``median``, ``p10``, ``p90``,
+    After ``fit``: ``steps`` (optimizer steps recorded), and dicts keyed by the layer's ``path``
+    (``"sequential/dense_1"``) of lists aligned with ``steps``: ``median``, ``p10``, ``p90``,
     ``eps_dominated`` (fraction of the layer's coordinates).
     """
 
