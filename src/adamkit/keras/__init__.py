@@ -1,0 +1,20 @@
+"""Keras 3 front end: ``keras.optimizers``' names and arguments, adamkit's rules underneath.
+
+>>> import adamkit.keras as akk
+>>> opt = akk.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)  # = keras's Adam
+>>> paper = akk.Adam(eps_mode="paper", epsilon=1e-8)                            # = torch.optim.Adam
+
+Runs on the torch and JAX backends (no TensorFlow needed). The package is ``adamkit.keras``;
+inside it ``import keras`` is the real Keras (absolute imports). See
+:mod:`adamkit.keras.optimizers` for the conventions, :class:`EffectiveStepSizes` for the callback.
+"""
+
+from __future__ import annotations
+
+from adamkit.keras._base import RuleOptimizer
+from adamkit.keras.callbacks import EffectiveStepSizes
+from adamkit.keras.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, Nadam, RAdam, RMSprop
+from adamkit.keras.schedules import AdamkitSchedule
+
+__all__ = ["RuleOptimizer", "Adam", "AdamW", "Adamax", "Nadam", "RAdam", "SGD", "RMSprop",
+           "Adagrad", "AdamkitSchedule", "EffectiveStepSizes"]

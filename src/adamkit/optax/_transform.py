@@ -1,0 +1,158 @@
+"""``scale_by_rule``: any adamkit rule as an optax transformation that sets the update's direction.
+
+The rule runs with ``lr = 1`` on a zero parameter, so its new "parameter" is minus the direction
+(``-m̂/denominator`` for Adam); the learning rate, weight decay and clipping are optax's own
+transforms chained after it, exactly as optax composes ``scale_by_adam``. The state is a NamedTuple
+with optax's field names where they mean the same thing (``count``, ``mu``, ``nu``, ``nu_max``,
+``trace``, ``sum_of_squares``); each field holds a pytree shaped like the params, or ``None`` where
+the configuration keeps no such array (``nu_max`` without AMSGrad).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from adamkit import rules
+from adamkit.errors import HyperparameterError
+from adamkit.fixed_state import state_at_init
+from adamkit.rules import Rule
+
+
+class AdamState(NamedTuple):
+    """adam, adamw (optax's ScaleByAdamState / ScaleByAmsgradState names)."""
+
+    count: Any
+    mu: Any
+    nu: Any
+    nu_max: Any = None
+
+
+class NadamState(NamedTuple):
+    """nadam: Adam's moments and torch's running product of the momentum schedule."""
+
+    count: Any
+    mu: Any
+    nu: Any
+    mu_product: Any
+
+
+class AdamaxState(NamedTuple):
+    """adamax: ``nu`` is the infinity norm (optax's name for it too)."""
+
+    count: Any
+    mu: Any
+    nu: Any
+
+
+class RadamState(NamedTuple):
+    count: Any
+    mu: Any
+    nu: Any
+
+
+class SgdState(NamedTuple):
+    """sgd: optax's TraceState; ``None`` without momentum. SGD needs no step count."""
+
+    trace: Any
+
+
+class RmspropState(NamedTuple):
+    """rmsprop: ``nu`` is the squared-gradient average, ``mu`` the gradient's (centered only)."""
+
+    count: Any
+    nu: Any
+    mu: Any
+    trace: Any
+
+
+class AdagradState(NamedTuple):
+    count: Any
+    sum_of_squares: Any
+
+
+STATE_TYPES: dict[str, type] = {
+    "adam": AdamState, "adamw": AdamState, "nadam": NadamState, "adamax": AdamaxState,
+    "radam": RadamState, "sgd": SgdState, "rmsprop": RmspropState, "adagrad": AdagradState,
+}
+
+# The rules' state keys (torch's names) -> optax's field names.
+OPTAX_FIELD = {
+    "exp_avg": "mu", "exp_avg_sq": "nu", "max_exp_avg_sq": "nu_max", "exp_inf": "nu",
+    "square_avg": "nu", "grad_avg": "mu", "momentum_buffer": "trace", "sum": "sum_of_squares",
+    "mu_product": "mu_product",
+}
+
+
+def is_traced(value: Any) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+def validated(rule: Rule, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The rule's validated hyperparameters; traced ones (``inject_hyperparams`` under ``jit``)
+    pass unchecked, as their concrete values were checked when ``init`` built the state."""
+    leaves = jax.tree.leaves(hyperparameters)
+    if any(is_traced(v) for v in leaves):
+        return {**rule.defaults, **hyperparameters}
+    return rule.validate(hyperparameters)
+
+
+def scale_by_rule(rule: str, **hyperparameters: Any) -> optax.GradientTransformationExtraArgs:
+    """The direction of rule ``rule``'s step (``lr = 1``), as an optax transformation.
+
+    ``hyperparameters`` take adamkit's names (``betas``, ``eps``, ``eps_mode``, ``amsgrad``,
+    ``momentum``, ...; Keras's ``beta_1``, ``epsilon`` too). Chain ``optax.scale_by_learning_rate``
+    (and ``optax.add_decayed_weights`` for weight decay) after it:
+
+    >>> import optax, adamkit.optax as ako
+    >>> tx = optax.chain(ako.scale_by_rule("adam", eps_mode="hat", eps=1e-7),
+    ...                  optax.scale_by_learning_rate(1e-3))       # Keras's Adam, in optax
+    """
+    found = rules.get(rule)
+    for given in ("lr", "learning_rate", "weight_decay"):
+        if given in hyperparameters:
+            raise HyperparameterError(
+                f"scale_by_rule({rule!r}) sets a direction and takes no {given}; chain "
+                "optax.scale_by_learning_rate / optax.add_decayed_weights after it")
+    hp = validated(found, {**hyperparameters, "lr": 1.0})
+    if not any(is_traced(v) for v in jax.tree.leaves(hp)):
+        state_at_init(found, jnp.zeros(()), hp, jnp)  # refuses, now, a state it cannot fix at init
+    state_type: Any = STATE_TYPES[found.name]
+
+    def pack(count: Any, per_leaf: list[dict], treedef: Any) -> Any:
+        fields: dict[str, Any] = {name: None for name in state_type._fields}
+        keys = per_leaf[0] if per_leaf else state_at_init(found, jnp.zeros(()), hp, jnp)
+        for key in keys:
+            fields[OPTAX_FIELD[key]] = jax.tree.unflatten(treedef, [s[key] for s in per_leaf])
+        if "count" in fields:
+            fields["count"] = count
+        return state_type(**fields)
+
+    def unpack(state: Any, count: int) -> list[dict]:
+        present = {key: jax.tree.leaves(getattr(state, field))
+                   for key, field in OPTAX_FIELD.items()
+                   if field in state._fields and getattr(state, field) is not None
+                   and key in found.state_keys}
+        return [{key: leaves[i] for key, leaves in present.items()} for i in range(count)]
+
+    def init_fn(params: Any) -> Any:
+        leaves, treedef = jax.tree.flatten(params)
+        per_leaf = [state_at_init(found, jnp.asarray(p), hp, jnp) for p in leaves]
+        return pack(jnp.zeros([], jnp.int32), per_leaf, treedef)
+
+    def update_fn(updates: Any, state: Any, params: Any = None, **extra_args: Any) -> tuple:
+        del params, extra_args  # the direction needs neither
+        count = optax.safe_increment(state.count) if "count" in state._fields else None
+        step = count if count is not None else 1  # SGD ignores the step
+        leaves, treedef = jax.tree.flatten(updates)
+        directions, per_leaf = [], []
+        for grad, leaf_state in zip(leaves, unpack(state, len(leaves)), strict=True):
+            moved, new_state = found.update(jnp.zeros_like(grad), grad, leaf_state, step, hp, jnp)
+            directions.append(-moved)  # the rule moved a zero parameter by minus the direction
+            per_leaf.append(new_state)
+        return jax.tree.unflatten(treedef, directions), pack(count, per_leaf, treedef)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
