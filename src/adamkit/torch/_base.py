@@ -91,7 +91,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             param_group["weight_decay_mode"] = "decoupled"
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        hp = {k: group[k] for k in self.rule.defaults if k in group}
+        hp = {k: group[k] for k in self.rule.takes if k in group}
         try:
             group.update({k: v for k, v in self.rule.validate(hp).items() if k in group})
         except ValueError as exc:
@@ -240,7 +240,7 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def hyperparameters(self, group: dict) -> dict[str, Any]:
         """The rule's hyperparameters for ``group`` now: scheduler's lr and its factor included."""
-        hp = {k: group[k] for k in self.rule.defaults if k in group}
+        hp = {k: group[k] for k in self.rule.takes if k in group}
         # A tensor lr stays a tensor, as in torch.optim, where lr / bias_correction rounds in its dtype.
         if torch.is_tensor(hp.get("weight_decay")):
             hp["weight_decay"] = hp["weight_decay"].item()
