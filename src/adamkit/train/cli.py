@@ -18,6 +18,7 @@ examples:
   adamkit train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
   adamkit train --out runs/x --resume            # continue an interrupted run, bitwise
   adamkit train --out runs/x --overwrite         # replace the earlier run in runs/x
+  adamkit train --nproc 2 [--shard]              # DDP (FSDP2) over 2 processes; --nnodes: more machines
 recipes: {recipes}
 writes OUT/metrics.jsonl (one line per epoch), OUT/summary.json, OUT/curves.png, OUT/model.pt,
 OUT/checkpoints/ (the last two; also on Ctrl-C / SIGTERM), with --diagnostics
