@@ -30,6 +30,7 @@ from adamkit import clipping
 from adamkit.rules import Rule
 from adamkit.rules.hyperparameters import OPTIONS
 from adamkit.torch.fused import FusedEngine, GroupPath, codecs
+from adamkit.torch.fused import sharding as _sharded
 
 NONFINITE_MODES = OPTIONS["nonfinite"].choices
 
@@ -136,7 +137,9 @@ class RuleOptimizer(torch.optim.Optimizer):
                 self.state[p]["mu_product"] = saved["mu_product"].to(device=p.device, copy=True)
         # A checkpoint of any state precision loads: moments are re-stored in this one's.
         for p, state in self.state.items():
-            codecs.convert_state(state, self.state_precision, p)
+            local_state = _sharded.localize(state)
+            codecs.convert_state(local_state, self.state_precision, _sharded.local(p), p.numel())
+            _sharded.sync(state, local_state, p)
         self._engine.invalidate()
 
     # -- reading the state (the public surface tools use) ----------------------------------------
@@ -218,25 +221,35 @@ class RuleOptimizer(torch.optim.Optimizer):
             state = self.state[p]
             if not state:
                 self._init_state(p, group)
-            step = int(state["step"].item()) + 1 if self.rule.counts_steps else 0
-            arrays = {k: v for k, v in state.items() if k != "step"}
-            if lowp := self.state_precision != "fp32" or codecs.stored_format(arrays) != "fp32":
-                stored, arrays = arrays, codecs.decode_state(arrays, p.detach())
-            new_p, new_arrays = self.rule.update(
-                _real(p), _real(grad), {k: _real(v) for k, v in arrays.items()}, step, hp, torch
-            )
-            _real(p).copy_(new_p)
-            if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
-                encoded = codecs.encode_state(new_arrays, self.state_precision, p)
-                codecs.store_state(state, stored, encoded)
+            if _sharded.is_dtensor(p):  # FSDP2: this rank's shard, its state as local tensors
+                local_state = _sharded.localize(state)
+                self._step_tensor(_sharded.local(p), _sharded.local(grad), local_state, hp, p.numel())
+                _sharded.sync(state, local_state, p)
             else:
-                for key, value in new_arrays.items():
-                    if key in arrays:
-                        _real(arrays[key]).copy_(value)
-                    else:  # created on the first step (SGD's momentum buffer, as torch does)
-                        state[key] = torch.view_as_complex(value) if p.is_complex() else value.clone()
-            if self.rule.counts_steps:
-                state["step"] += 1
+                self._step_tensor(p, grad, state, hp, p.numel())
+
+    def _step_tensor(self, p: torch.Tensor, grad: torch.Tensor, state: dict, hp: dict,
+                     numel: int) -> None:
+        """One tensor's update; ``numel`` is the whole parameter's (a shard's decides nothing)."""
+        step = int(state["step"].item()) + 1 if self.rule.counts_steps else 0
+        arrays = {k: v for k, v in state.items() if k != "step"}
+        if lowp := self.state_precision != "fp32" or codecs.stored_format(arrays) != "fp32":
+            stored, arrays = arrays, codecs.decode_state(arrays, p.detach())
+        new_p, new_arrays = self.rule.update(
+            _real(p), _real(grad), {k: _real(v) for k, v in arrays.items()}, step, hp, torch
+        )
+        _real(p).copy_(new_p)
+        if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
+            encoded = codecs.encode_state(new_arrays, self.state_precision, p, numel)
+            codecs.store_state(state, stored, encoded)
+        else:
+            for key, value in new_arrays.items():
+                if key in arrays:
+                    _real(arrays[key]).copy_(value)
+                else:  # created on the first step (SGD's momentum buffer, as torch does)
+                    state[key] = torch.view_as_complex(value) if p.is_complex() else value.clone()
+        if self.rule.counts_steps:
+            state["step"] += 1
 
     def hyperparameters(self, group: dict) -> dict[str, Any]:
         """The rule's hyperparameters for ``group`` now: scheduler's lr and its factor included."""
@@ -255,13 +268,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         if self.rule.counts_steps:
             state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())
         hp = self.hyperparameters(group)
-        real = _real(p.detach())  # rules see real coordinates only (torch's Adagrad agrees)
+        shard = _sharded.local(p.detach())  # a DTensor's state is made on its local shard
+        real = _real(shard)  # rules see real coordinates only (torch's Adagrad agrees)
+        new = {}
         for key, value in self.rule.init(real, hp, torch).items():
             is_view_shaped = p.is_complex() and value.shape == real.shape
-            state[key] = torch.view_as_complex(value) if is_view_shaped else value
+            new[key] = torch.view_as_complex(value) if is_view_shaped else value
         if self.state_precision != "fp32":
-            arrays = {k: v for k, v in state.items() if k != "step"}
-            state.update(codecs.encode_state(arrays, self.state_precision, p))
+            new.update(codecs.encode_state(new, self.state_precision, shard, p.numel()))
+        _sharded.sync(state, {**state, **new}, p)
 
     def _checked_grad(self, p: torch.Tensor, group_index: int, group: dict) -> torch.Tensor:
         grad = p.grad
@@ -309,7 +324,8 @@ class RuleOptimizer(torch.optim.Optimizer):
 
 def decoded_internals(rule: Rule, param: torch.Tensor, state: dict, hp: dict) -> dict:
     """``rule.internals`` on ``state`` decoded from any stored precision (see ``internals``)."""
-    arrays = codecs.decode_state({k: v for k, v in state.items() if k != "step"}, param.detach())
+    local_state = _sharded.localize({k: v for k, v in state.items() if k != "step"})
+    arrays = codecs.decode_state(local_state, _sharded.local(param.detach()))
     step = state["step"]
     step = int(step.item()) if torch.is_tensor(step) else int(step)
     assert rule.internals is not None  # callers check

@@ -18,6 +18,7 @@ examples:
   adamkit train --optimizer sgd --lr 0.05 --momentum 0.9 --schedule cosine
   adamkit train --out runs/x --resume            # continue an interrupted run, bitwise
   adamkit train --out runs/x --overwrite         # replace the earlier run in runs/x
+  adamkit train --nproc 2 [--shard]              # DDP (FSDP2) over 2 processes; --nnodes: more machines
 recipes: {recipes}
 writes OUT/metrics.jsonl (one line per epoch), OUT/summary.json, OUT/curves.png, OUT/model.pt,
 OUT/checkpoints/ (the last two; also on Ctrl-C / SIGTERM), with --diagnostics
@@ -104,6 +105,9 @@ def register(subparsers) -> None:
     p.add_argument("--log-every", dest="log_every", type=int, default=0, metavar="N",
                    help="also print a line every N batches (for logs without a terminal); "
                         "0 (default): off")
+    from adamkit.train import launch
+
+    launch.add_flags(p)
     p.set_defaults(func=run_train)
 
     c = subparsers.add_parser(
@@ -155,22 +159,52 @@ def resolve_config(args):
     return resolve(args.recipe, given), given
 
 
+WAYS = "--resume to continue it, --overwrite to replace it"
+
+
 def run_train(args) -> int:
+    """``adamkit train``: here, or (``--nproc``) through torch's elastic launcher."""
+    from adamkit import outdir
+    from adamkit.train import launch
+
+    if not launch.requested(args):
+        return train_here(args)
+    from adamkit.train.trainer import OUTPUTS
+
+    cfg, _ = resolve_config(args)  # a bad flag is one line here, before any process starts
+    launch.check_world(args, cfg.batch_size)
+    if cfg.diagnostics and args.shard:
+        from adamkit.train.distributed import DIAGNOSTICS_SHARDED
+
+        raise UsageError(DIAGNOSTICS_SHARDED)
+    if args.resume and args.overwrite:
+        raise UsageError("--resume continues the run in OUT, --overwrite replaces it; give one")
+    if not args.resume:
+        outdir.check(Path(args.out or f"runs/{cfg.recipe}"), OUTPUTS, overwrite=args.overwrite,
+                     ways=WAYS)
+    return launch.launch(args)
+
+
+def train_here(args, runtime=None) -> int:
+    """Train in this process (``runtime``: one of several, see adamkit.train.distributed)."""
     from adamkit import outdir
     from adamkit.train import checkpoint
     from adamkit.train.config import TrainConfig
+    from adamkit.train.distributed import Runtime
     from adamkit.train.trainer import OUTPUTS, Trainer
 
+    runtime = runtime or Runtime()
     cfg, given = resolve_config(args)
     out = Path(args.out or f"runs/{cfg.recipe}")
     if args.resume and args.overwrite:
         raise UsageError("--resume continues the run in OUT, --overwrite replaces it; give one")
-    ways = "--resume to continue it, --overwrite to replace it"
-    if not args.resume:  # fail fast, before the data loads; nothing is deleted yet
+    ways = WAYS
+    if not args.resume and runtime.is_main:  # fail fast, before the data loads
         outdir.check(out, OUTPUTS, overwrite=args.overwrite, ways=ways)
     found = None
-    if args.resume:
-        found = checkpoint.load_latest(outdir.check_folder(out) / "checkpoints")
+    if args.resume:  # read on rank 0, sent to the others
+        found = runtime.from_main(
+            lambda: checkpoint.load_latest(outdir.check_folder(out) / "checkpoints"))
         saved = TrainConfig.from_dict(found[0]["config"])
         for key, value in given.items():
             if key in ("epochs", "data_dir"):
@@ -181,10 +215,15 @@ def run_train(args) -> int:
                     f"{saved.to_dict()[key]!r}; only --epochs and --data-dir may change"
                 )
         cfg = saved
-    trainer = Trainer(cfg, out, quiet=args.quiet, log_every=args.log_every, plots=args.plots)
-    if not args.resume:  # everything is validated: only now may an earlier run be replaced
+    trainer = Trainer(cfg, out, quiet=args.quiet or not runtime.is_main,
+                      log_every=args.log_every if runtime.is_main else 0, plots=args.plots,
+                      runtime=runtime)
+    if not args.resume and runtime.is_main:  # all validated: only now may a run be replaced
         outdir.prepare(out, OUTPUTS, overwrite=args.overwrite, ways=ways)
+    runtime.barrier()
     result = trainer.run(resume=args.resume, found=found)
+    if not runtime.is_main:
+        return 130 if result.interrupted else 0
     if args.json:
         print(json.dumps(result.summary, indent=2))
     elif not args.quiet and not result.interrupted:

@@ -34,8 +34,10 @@ def units_per_example(task: str, target: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def evaluate(model, task: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> dict:
-    """Mean loss and accuracy on (x, y) in eval mode; regression adds R², segmentation IoU."""
+def evaluate(model, task: str, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+             device: torch.device | None = None) -> dict:
+    """Mean loss and accuracy on (x, y) in eval mode; regression adds R², segmentation IoU.
+    ``device``: where the model is (batches go there; the sums stay on the CPU)."""
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64)
@@ -44,7 +46,7 @@ def evaluate(model, task: str, x: torch.Tensor, y: torch.Tensor, batch_size: int
     union = torch.zeros((), dtype=torch.float64)
     sse = torch.zeros((), dtype=torch.float64)
     for i in range(0, len(x), batch_size):
-        out, tgt = model(x[i : i + batch_size]), y[i : i + batch_size]
+        out, tgt = model(x[i : i + batch_size].to(device or x.device)).cpu(), y[i : i + batch_size]
         loss_sum += loss(task, out, tgt, reduction="sum").double()
         hits = correct(task, out, tgt)
         if hits is not None:

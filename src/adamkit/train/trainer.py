@@ -35,6 +35,7 @@ from adamkit import resources
 from adamkit.errors import HyperparameterError, UsageError
 from adamkit.train import checkpoint, datasets, models, optim_factory, schedule_factory, tasks
 from adamkit.train.config import TrainConfig
+from adamkit.train.distributed import DIAGNOSTICS_SHARDED, Runtime
 
 TIMING_FIELDS = ("seconds", "samples_per_second")  # the only fields a resume may change
 # what a run writes into its folder: their presence marks an earlier run (see adamkit.outdir)
@@ -137,12 +138,16 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, out: str | Path, *, quiet: bool = False,
                  log_every: int = 0, progress: bool | None = None, dataset=None,
-                 plots: bool = True):
+                 plots: bool = True, runtime: Runtime | None = None):
         if cfg.epochs < 1:
             raise UsageError(f"--epochs must be >= 1, got {cfg.epochs}")
         if cfg.batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1, got {cfg.batch_size}")
         resources.check_threads(cfg.threads)
+        self.runtime = rt = runtime or Runtime()  # one process of several: see .distributed
+        rt.check_batch(cfg.batch_size)
+        if cfg.diagnostics and rt.shard:
+            raise UsageError(DIAGNOSTICS_SHARDED)
         if log_every < 0:
             raise UsageError(f"--log-every {log_every} must be >= 1 (a line every N batches) "
                              "or 0 (off)")
@@ -151,7 +156,10 @@ class Trainer:
         self.progress = (not quiet and sys.stderr.isatty()) if progress is None else progress
         _seed_everything(cfg.seed)
         self.ds = dataset or datasets.load(cfg.dataset, cfg.data_dir, **cfg.dataset_options)
-        self.model = models.build(cfg.model, self.ds, sparse=cfg.optimizer == "sparse_adam")
+        # ``model`` is the model itself (sharded in place by FSDP2), ``train_model`` what a
+        # training step calls (DDP's wrapper)
+        self.model, self.train_model = rt.wrap(
+            models.build(cfg.model, self.ds, sparse=cfg.optimizer == "sparse_adam"))
         try:
             self.optimizer, self.clip = optim_factory.build(
                 cfg.optimizer, self.model.parameters(), cfg.optimizer_options()
@@ -160,7 +168,7 @@ class Trainer:
             raise
         except ValueError as exc:  # torch.optim's convention: a bad hyperparameter value
             raise HyperparameterError(str(exc)) from None
-        n = len(self.ds.x_train)
+        n = rt.padded(len(self.ds.x_train))  # every rank takes as many examples
         self.steps_per_epoch = -(-n // cfg.batch_size)
         self.total_steps = self.steps_per_epoch * cfg.epochs
         self.scheduler = schedule_factory.build(
@@ -198,28 +206,31 @@ class Trainer:
             "epoch": self.epoch,
             "batch": self.batch,
             "step": self.step,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "model": self.runtime.model_state(self.model),
+            "optimizer": self.runtime.optimizer_state(self.model, self.optimizer),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "rng": checkpoint.rng_states(),
             "accumulators": dict(self.acc),
             "history": self.history,
             "diagnostics": self.diagnostics.state() if self.diagnostics else None,
             "elapsed": self.elapsed,
+            "distributed": self.runtime.describe(),
+            # each rank's own: the RNGs and the running sums of its examples (None: one process)
+            "ranks": self.runtime.gather({"rng": checkpoint.rng_states(), "accumulators": self.acc}),
         }
 
     def load_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.runtime.load(self.model, self.optimizer, state)
+        own = state["ranks"][self.runtime.rank] if state.get("ranks") else state
         if self.scheduler and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
-        self.acc = dict(state["accumulators"])
+        self.acc = dict(own["accumulators"])
         self.history = list(state["history"])
         if self.diagnostics and state.get("diagnostics"):
             self.diagnostics.load_state(state["diagnostics"])
         self.elapsed = state["elapsed"]
-        checkpoint.set_rng_states(state["rng"])  # last: nothing above may draw random numbers
+        checkpoint.set_rng_states(own["rng"])  # last: nothing above may draw random numbers
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -227,7 +238,9 @@ class Trainer:
 
     def save_checkpoint(self, wait: bool = False) -> Path:
         """Snapshot the state now; the file is written in the background (``wait``: until done)."""
-        path = self.writer.submit(self.state(), checkpoint.path_for(self.checkpoint_dir, self.step))
+        state, path = self.state(), checkpoint.path_for(self.checkpoint_dir, self.step)
+        if self.runtime.is_main:  # the others took part in gathering the state
+            self.writer.submit(state, path)
         if wait:
             self.writer.wait()
         return path
@@ -241,6 +254,10 @@ class Trainer:
             k for k, v in saved.to_dict().items()
             if k not in ("epochs", "data_dir") and self.cfg.to_dict()[k] != v
         }
+        if state.get("distributed") != self.runtime.describe():
+            raise UsageError(f"--resume: this run is {_processes(self.runtime.describe())}, "
+                             f"the checkpoint {path} {_processes(state.get('distributed'))}; "
+                             "resume with the same --nproc, --nnodes and --shard")
         if changed:
             k = sorted(changed)[0]
             raise UsageError(
@@ -254,13 +271,16 @@ class Trainer:
     def run(self, resume: bool = False, found: tuple | None = None,
             stop: StopRequest | None = None) -> RunResult:
         """Train to ``cfg.epochs``; ``stop`` (default: a new one) turns signals into a clean stop."""
-        self.out.mkdir(parents=True, exist_ok=True)
+        main = self.runtime.is_main
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
         if resume:
             self.resume(found)
-        else:
+        elif main:
             for old in checkpoint.list_checkpoints(self.checkpoint_dir):
                 old.unlink()  # a fresh run: stale checkpoints must not be resumed later
-        self._rewrite_metrics()
+        if main:
+            self._rewrite_metrics()
         stop = stop or StopRequest()
         try:
             with stop.installed(), process_settings(self.cfg):
@@ -275,11 +295,11 @@ class Trainer:
         units = tasks.units_per_example(task, ds.y_train)
         model.train()
         while self.epoch < cfg.epochs:
-            order = epoch_order(n, cfg.seed, self.epoch)
+            order = self.runtime.pad(epoch_order(n, cfg.seed, self.epoch))
             t0 = time.perf_counter()
             bar = self._bar()
             for b in range(self.batch, self.steps_per_epoch):
-                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                idx = self.runtime.local(order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
                 x, y = ds.x_train[idx], ds.y_train[idx]
                 self._train_step(x, y, task)
                 self.batch = b + 1
@@ -292,7 +312,7 @@ class Trainer:
                 if self.log_every and self.batch % self.log_every == 0:
                     print(f"epoch {self.epoch + 1} batch {self.batch}/{self.steps_per_epoch} "
                           f"loss {self._last_loss:.4f}", file=sys.stderr, flush=True)
-                if stop.requested:
+                if self.runtime.any(stop.requested):  # every rank stops after the same step
                     self.elapsed += time.perf_counter() - t0
                     if bar is not None:
                         bar.close()
@@ -301,7 +321,7 @@ class Trainer:
                 bar.close()
             seconds = time.perf_counter() - t0
             self._end_epoch(units, seconds)
-            if stop.requested:
+            if self.runtime.any(stop.requested):
                 return self._interrupted(stop)
         return False
 
@@ -312,7 +332,8 @@ class Trainer:
         if diag is not None:
             diag.before()
         self.optimizer.zero_grad(set_to_none=True)
-        output = self.model(x)
+        x, y = x.to(self.runtime.device), y.to(self.runtime.device)
+        output = self.train_model(x)
         loss = tasks.loss(task, output, y)
         loss.backward()
         if self.clip is not None:
@@ -323,13 +344,13 @@ class Trainer:
             diag.after(self.step)
         if self.scheduler is not None:
             self.scheduler.step()
-        loss = loss.detach()
+        loss = loss.detach().cpu()
         self._last_loss = float(loss)
         acc = self.acc
         acc["loss_sum"] += loss.double() * len(x)
         right = tasks.correct(task, output.detach(), y)
         if right is not None:
-            acc["correct"] += right
+            acc["correct"] += right.cpu()
         acc["seen"] += len(x)
 
     def _bar(self):
@@ -345,8 +366,11 @@ class Trainer:
     def _end_epoch(self, units: int, seconds: float) -> None:
         cfg, ds = self.cfg, self.ds
         self.elapsed += seconds
-        test = tasks.evaluate(self.model, ds.task, ds.x_test, ds.y_test, cfg.eval_batch_size)
-        seen = self.acc["seen"]
+        test = tasks.evaluate(self.model, ds.task, ds.x_test, ds.y_test, cfg.eval_batch_size,
+                              self.runtime.device)
+        seen_ = torch.tensor(self.acc["seen"], dtype=torch.int64)
+        self.runtime.sum_(self.acc["loss_sum"], self.acc["correct"], seen_)  # every rank's
+        seen = int(seen_)
         record = {
             "epoch": self.epoch + 1,
             "step": self.step,
@@ -362,8 +386,9 @@ class Trainer:
             "samples_per_second": seen / seconds if seconds > 0 else None,
         }
         self.history.append(record)
-        with (self.out / "metrics.jsonl").open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        if self.runtime.is_main:
+            with (self.out / "metrics.jsonl").open("a") as fh:
+                fh.write(json.dumps(record) + "\n")
         if not self.quiet:
             acc = "" if record["test_accuracy"] is None else f", test acc {record['test_accuracy']:.4f}"
             print(f"epoch {record['epoch']}/{cfg.epochs}: train loss {record['train_loss']:.4f}, "
@@ -403,9 +428,13 @@ class Trainer:
             "dataset": self.ds.summary(),
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "versions": versions(),
+            "distributed": self.runtime.describe(),
         }
-        if not interrupted:
-            torch.save(self.model.state_dict(), self.out / "model.pt")
+        weights = None if interrupted else self.runtime.model_state(self.model)
+        if not self.runtime.is_main:  # rank 0 writes every file
+            return RunResult(self.out, summary, self.history, interrupted, self.warnings)
+        if weights is not None:
+            torch.save(weights, self.out / "model.pt")
             if self.plots:
                 from adamkit.train import plots
             if self.history and self.plots:
@@ -421,6 +450,12 @@ class Trainer:
     def _title(self) -> str:
         c = self.cfg
         return f"{c.model} on {c.dataset}, {c.optimizer} lr={c.lr:g}, batch {c.batch_size}"
+
+
+def _processes(described: dict | None) -> str:
+    if not described:
+        return "one process"
+    return f"{described['world_size']} processes ({described['mode']})"
 
 
 def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, found: tuple | None = None,

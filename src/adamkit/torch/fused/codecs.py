@@ -160,12 +160,13 @@ def decode_state(state: dict, like: torch.Tensor) -> dict:
     return out
 
 
-def encode_state(arrays: dict, precision: str, like: torch.Tensor) -> dict:
-    """Moments of ``arrays`` (float tensors) stored in ``precision`` (for a param like ``like``).
+def encode_state(arrays: dict, precision: str, like: torch.Tensor, numel: int | None = None) -> dict:
+    """Moments of ``arrays`` (float tensors) stored in ``precision`` (for a param like ``like``;
+    ``numel``: the whole param's size where ``like`` is a shard of it, which decides 8-bit).
 
     Returns the entries to put in the state: for 8-bit, ``key`` (codes) and ``key_absmax``.
     """
-    precision = precision_for(precision, like.numel())
+    precision = precision_for(precision, like.numel() if numel is None else numel)
     out = {}
     for key, value in arrays.items():
         if key not in MOMENT_KEYS or precision == "fp32" or not like.is_floating_point():
@@ -197,17 +198,24 @@ def store_state(state: dict, old: dict, new: dict) -> None:
             state[key] = value
 
 
-def convert_state(state: dict, precision: str, param: torch.Tensor) -> None:
-    """Re-store ``state``'s moments in ``precision`` (in place in the dict), from any format."""
+def convert_state(state: dict, precision: str, param: torch.Tensor, numel: int | None = None) -> None:
+    """Re-store ``state``'s moments in ``precision`` (in place in the dict), from any format
+    (``numel`` as in :func:`encode_state`)."""
     if not any(k in state for k in MOMENT_KEYS) or not param.is_floating_point():
         return
-    target = precision_for(precision, param.numel())
+    target = precision_for(precision, param.numel() if numel is None else numel)
     if _stored_as(state, target, param):
+        return
+    if target == "8bit" and stored_format(state) == "8bit" and all(
+            f"{k}_absmax" in state for k in MOMENT_KEYS if k in state):
+        # codes that torch's load_state_dict cast to floats: cast back, never re-quantized
+        for key in [k for k in MOMENT_KEYS if k in state]:
+            state[key] = state[key].to(torch.int8 if key in SIGNED_KEYS else torch.uint8)
         return
     decoded = decode_state({k: v for k, v in state.items() if k != "step"}, param.detach())
     for key in [k for k in state if k.endswith("_absmax")]:
         del state[key]
-    state.update(encode_state(decoded, target, param))
+    state.update(encode_state(decoded, target, param, numel))
 
 
 def _stored_as(state: dict, precision: str, param: torch.Tensor) -> bool:

@@ -59,6 +59,7 @@ from adamkit.torch.fused.paths import (
     rule_path,
     settings_verdict,
 )
+from adamkit.torch.fused.sharding import is_dtensor
 
 DIRECT_MIN = 1 << 16  # elements: larger tensors are updated in place with their own gradient
 # Kernel calls on fewer elements run on one thread: waking the pool costs more than it gains,
@@ -295,6 +296,8 @@ class FusedEngine:
                 self.plans[id(group)] = plan
                 return plan
         for p in params:
+            if is_dtensor(p):  # FSDP2: the rule path updates each rank's local shard
+                return GroupPlan(params, len(params), rule_path(PathReason.PARAM, "a DTensor param"))
             if p.dtype not in DTYPES or p.device.type != "cpu" or p.is_sparse:
                 detail = f"a {p.dtype} param on {p.device}"
                 return GroupPlan(params, len(params), rule_path(PathReason.PARAM, detail))
