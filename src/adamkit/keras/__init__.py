@@ -11,6 +11,19 @@ inside it ``import keras`` is the real Keras (absolute imports). See
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
+
+# Keras picks its backend once, at import, and defaults to TensorFlow. Where KERAS_BACKEND is unset
+# and TensorFlow is not installed, that default can only fail: take torch (or JAX) instead.
+if "keras" not in sys.modules and "KERAS_BACKEND" not in os.environ \
+        and importlib.util.find_spec("tensorflow") is None:
+    for _backend in ("torch", "jax"):
+        if importlib.util.find_spec(_backend) is not None:
+            os.environ["KERAS_BACKEND"] = _backend
+            break
+
 from adamkit.keras._base import RuleOptimizer
 from adamkit.keras.callbacks import EffectiveStepSizes
 from adamkit.keras.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, Nadam, RAdam, RMSprop
