@@ -283,7 +283,7 @@ def test_cli_resume_takes_the_checkpoints_config_and_more_epochs(tmp_path, capsy
     (["train", "--recipe", "mnits"], "unknown recipe 'mnits'; valid:"),
     (["train", "--momentum", "0.9", "--epochs", "1"], "--momentum does not apply to optimizer adam"),
     (["train", "--epochs", "x"], "invalid int value: 'x'"),
-    (["train", "--lr", "-1", "--epochs", "1"], "adam: invalid lr -1"),
+    (["train", "--lr", "-1", "--epochs", "1"], "adam: Invalid learning rate: -1.0"),
     (["train", "--clip-global-norm", "0", "--epochs", "1"], "invalid clip_global_norm 0.0"),
     (["compare", "--optimizers", "adam,nope", "--epochs", "1"], "unknown optimizer 'nope'"),
     (["compare", "--optimizers", ","], "--optimizers is empty"),
