@@ -440,7 +440,7 @@ def test_compare_checks_every_optimizer_before_the_first_trains(tmp_path, capsys
             "1", "--out", str(out), "--quiet"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert "adam: invalid betas[1] 1.5" in err and err.count("\n") == 1
+    assert "adam: Invalid beta parameter at index 1: 1.5" in err and err.count("\n") == 1
     assert not out.exists()  # nothing trained
 
 
