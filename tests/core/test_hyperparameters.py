@@ -1,6 +1,7 @@
 """The hyperparameter declarations: one home for names, defaults, ranges; every front end reads it."""
 
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -45,10 +46,17 @@ def test_choices_and_ranges_are_read_from_the_declarations():
     assert HYPERPARAMETERS["weight_decay"].flag == "--weight-decay"
 
 
-@pytest.mark.parametrize("bad", [None, "0.1", float("nan"), -1.0])
-def test_lr_that_is_not_a_nonnegative_number_is_refused(bad):
-    with pytest.raises(ValueError, match="adam: invalid lr"):
+@pytest.mark.parametrize("bad,shown,error", [
+    (None, "None", TypeError),  # not "nan" (NumPy's reading of None)
+    ("0.1", "0.1", TypeError),  # refused here, not at the first step
+    (float("nan"), "nan", ValueError),
+    (-1.0, "-1.0", ValueError),
+])
+def test_lr_that_is_not_a_nonnegative_number_is_refused(bad, shown, error):
+    # torch.optim's words first (its comparison raises a TypeError for None and strings), then the range
+    with pytest.raises(error, match=re.escape(f"adam: Invalid learning rate: {shown}; ")) as info:
         rules.get("adam").validate(lr=bad)
+    assert isinstance(info.value, HyperparameterError) and "[0, inf)" in str(info.value)
 
 
 def test_numpy_front_end_takes_the_names_the_source_documents_write():

@@ -100,12 +100,13 @@ def test_sparse_gradient_refused_by_adam_naming_the_tensor():
 
 
 INVALID = [
-    ("Adam", {"lr": -1.0}, "invalid lr -1; valid range \\[0, inf\\)"),
-    ("Adam", {"betas": (1.0, 0.999)}, "invalid betas\\[0\\] 1; valid range \\[0, 1\\)"),
-    ("Adam", {"betas": (0.9, -0.1)}, "invalid betas\\[1\\] -0.1"),
+    ("Adam", {"lr": -1.0}, "Invalid learning rate: -1.0; valid range of lr: \\[0, inf\\)"),
+    ("Adam", {"betas": (1.0, 0.999)},
+     "Invalid beta parameter at index 0: 1.0; valid range of betas\\[0\\]: \\[0, 1\\)"),
+    ("Adam", {"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1: -0.1"),
     ("Adam", {"betas": (0.9,)}, "betas must be a pair"),
-    ("Adam", {"eps": -1e-8}, "invalid eps"),
-    ("Adam", {"weight_decay": -0.1}, "invalid weight_decay"),
+    ("Adam", {"eps": -1e-8}, "Invalid epsilon value: -1e-08"),
+    ("Adam", {"weight_decay": -0.1}, "Invalid weight_decay value: -0.1"),
     ("Adam", {"eps_mode": "keras"}, "invalid eps_mode 'keras'; valid: paper, hat, root"),
     ("Adam", {"weight_decay_mode": "l1"}, "valid: l2, decoupled, independent"),
     ("Adam", {"decoupled_weight_decay": True, "weight_decay_mode": "l2"}, "contradicts"),
@@ -113,17 +114,17 @@ INVALID = [
     ("Adam", {"clip_global_norm": 0.0}, "invalid clip_global_norm 0.0"),
     ("Adam", {"capturable": True}, "capturable=True"),
     ("Adam", {"differentiable": True}, "differentiable=True"),
-    ("AdamW", {"lr": float("nan")}, "invalid lr nan"),
-    ("Adamax", {"betas": (0.9, 1.5)}, "invalid betas\\[1\\] 1.5"),
-    ("NAdam", {"momentum_decay": -1.0}, "invalid momentum_decay"),
-    ("RAdam", {"eps": -1.0}, "invalid eps"),
-    ("SGD", {"momentum": -0.5}, "invalid momentum"),
+    ("AdamW", {"lr": float("nan")}, "Invalid learning rate: nan"),
+    ("Adamax", {"betas": (0.9, 1.5)}, "Invalid beta parameter at index 1: 1.5"),
+    ("NAdam", {"momentum_decay": -1.0}, "Invalid momentum_decay value: -1.0"),
+    ("RAdam", {"eps": -1.0}, "Invalid epsilon value: -1.0"),
+    ("SGD", {"momentum": -0.5}, "Invalid momentum value: -0.5"),
     ("SGD", {"nesterov": True}, "nesterov=True requires momentum > 0"),
-    ("SGD", {"dampening": 2.0}, "invalid dampening 2"),
-    ("RMSprop", {"alpha": -0.1}, "invalid alpha"),
-    ("RMSprop", {"momentum": -0.1}, "invalid momentum"),
-    ("Adagrad", {"lr_decay": -0.1}, "invalid lr_decay"),
-    ("Adagrad", {"initial_accumulator_value": -1.0}, "invalid initial_accumulator_value"),
+    ("SGD", {"dampening": 2.0}, "Invalid dampening value: 2.0; valid range of dampening: \\[0, 1\\]"),
+    ("RMSprop", {"alpha": -0.1}, "Invalid alpha value: -0.1"),
+    ("RMSprop", {"momentum": -0.1}, "Invalid momentum value: -0.1"),
+    ("Adagrad", {"lr_decay": -0.1}, "Invalid lr_decay value: -0.1"),
+    ("Adagrad", {"initial_accumulator_value": -1.0}, "Invalid initial_accumulator_value value: -1.0"),
 ]
 
 
@@ -144,7 +145,7 @@ def test_numpy_front_end_validates_the_same_way(name, kwargs, message):
 
 def test_invalid_value_in_a_param_group_names_the_group():
     a, b = torch.nn.Parameter(torch.ones(1)), torch.nn.Parameter(torch.ones(1))
-    with pytest.raises(ValueError, match=r"param_groups\[1\]: adam: invalid lr -0.5"):
+    with pytest.raises(ValueError, match=r"param_groups\[1\]: adam: Invalid learning rate: -0.5"):
         ak.Adam([{"params": [a]}, {"params": [b], "lr": -0.5}])
 
 

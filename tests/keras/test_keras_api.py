@@ -103,11 +103,12 @@ def test_effective_step_sizes_refuses_an_optimizer_without_adam_state():
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda: akk.Adam(beta_1=1.5), r"adam: invalid betas\[0\] 1.5; valid range \[0, 1\)"),
+    (lambda: akk.Adam(beta_1=1.5),
+     r"adam: Invalid beta parameter at index 0: 1.5; valid range of betas\[0\]: \[0, 1\)"),
     (lambda: akk.Adam(eps_mode="keras"), "invalid eps_mode 'keras'; valid: paper, hat, root"),
-    (lambda: akk.Adam(learning_rate=-0.1), r"invalid lr -0.1; valid range \[0, inf\)"),
+    (lambda: akk.Adam(learning_rate=-0.1), r"Invalid learning rate: -0.1; valid range of lr: \[0, inf\)"),
     (lambda: akk.Adam(weight_decay_mode="l1"), "invalid weight_decay_mode 'l1'"),
-    (lambda: akk.RMSprop(rho=-0.5), "rmsprop: invalid alpha -0.5"),
+    (lambda: akk.RMSprop(rho=-0.5), "rmsprop: Invalid alpha value: -0.5"),
     (lambda: akk.SGD(nesterov=True), "nesterov=True requires momentum > 0"),
     (lambda: akk.EffectiveStepSizes(every=0), "invalid every 0; valid: an integer >= 1"),
 ])

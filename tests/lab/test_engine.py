@@ -141,7 +141,7 @@ def test_expression_functions_run():
         ({"optimizer": "adam", "momentum": 0.9}, "unknown hyperparameter momentum for adam"),
         ({"optimizer": "adam", "lr": [0.1, 0.2], "eps": [1, 2, 3]}, "same length C"),
         ({"optimizer": "adam", "start": (1.0, 2.0, 3.0)}, "start must have shape"),
-        ({"optimizer": "adam", "lr": -1.0}, "invalid lr"),
+        ({"optimizer": "adam", "lr": -1.0}, "Invalid learning rate: -1.0"),
         ({"optimizer": "adam", "steps": -1}, "steps"),
     ],
 )

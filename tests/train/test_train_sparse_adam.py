@@ -146,11 +146,11 @@ def test_state_dict_is_torchs_format():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"lr": -1.0}, r"invalid lr -1.0; valid range \(0, inf\)"),
-    ({"eps": 0.0}, r"invalid eps 0.0; valid range \(0, inf\)"),
-    ({"betas": (1.0, 0.9)}, r"invalid betas\[0\] 1.0; valid range \[0, 1\)"),
-    ({"betas": (0.9, -0.1)}, r"invalid betas\[1\] -0.1"),
-    ({"weight_decay": -0.1}, r"invalid weight_decay -0.1; valid range \[0, inf\)"),
+    ({"lr": -1.0}, r"Invalid learning rate: -1.0; valid range of lr: \(0, inf\)"),
+    ({"eps": 0.0}, r"Invalid epsilon value: 0.0; valid range of eps: \(0, inf\)"),
+    ({"betas": (1.0, 0.9)}, r"Invalid beta parameter at index 0: 1.0; valid range of betas\[0\]: \[0, 1\)"),
+    ({"betas": (0.9, -0.1)}, r"Invalid beta parameter at index 1: -0.1"),
+    ({"weight_decay": -0.1}, r"Invalid weight_decay value: -0.1; valid range of weight_decay: \[0, inf\)"),
     ({"lr": torch.tensor([0.1, 0.2])}, "Tensor lr must be 1-element"),
 ])
 def test_constructor_validation(kwargs, message):

@@ -283,7 +283,7 @@ def test_cli_resume_takes_the_checkpoints_config_and_more_epochs(tmp_path, capsy
     (["train", "--recipe", "mnits"], "unknown recipe 'mnits'; valid:"),
     (["train", "--momentum", "0.9", "--epochs", "1"], "--momentum does not apply to optimizer adam"),
     (["train", "--epochs", "x"], "invalid int value: 'x'"),
-    (["train", "--lr", "-1", "--epochs", "1"], "adam: invalid lr -1"),
+    (["train", "--lr", "-1", "--epochs", "1"], "adam: Invalid learning rate: -1.0"),
     (["train", "--clip-global-norm", "0", "--epochs", "1"], "invalid clip_global_norm 0.0"),
     (["compare", "--optimizers", "adam,nope", "--epochs", "1"], "unknown optimizer 'nope'"),
     (["compare", "--optimizers", ","], "--optimizers is empty"),
@@ -440,7 +440,7 @@ def test_compare_checks_every_optimizer_before_the_first_trains(tmp_path, capsys
             "1", "--out", str(out), "--quiet"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert "adam: invalid betas[1] 1.5" in err and err.count("\n") == 1
+    assert "adam: Invalid beta parameter at index 1: 1.5" in err and err.count("\n") == 1
     assert not out.exists()  # nothing trained
 
 

@@ -40,6 +40,16 @@ def value_of(x: Any) -> Any:
     return x
 
 
+def scalar_ones(xp: Any) -> Any:
+    """A 0-dim 1 for a scalar state (NAdam's ``mu_product``): under torch in torch.optim's scalar
+    dtype (float64 when that is the default dtype, else float32: ``_get_scalar_dtype``, so a
+    bfloat16 default keeps it float32); elsewhere the namespace's default float."""
+    if is_torch(xp):
+        dtype = xp.float64 if xp.get_default_dtype() == xp.float64 else xp.float32
+        return xp.ones((), dtype=dtype)
+    return xp.ones(())
+
+
 def add(x: Any, y: Any, alpha: Any, xp: Any) -> Any:
     """``x + alpha*y`` (torch.add(x, y, alpha=alpha))."""
     if is_torch(xp) and _is_number(alpha):

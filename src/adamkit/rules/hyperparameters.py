@@ -31,11 +31,8 @@ class Range:
     high_open: bool = False
 
     def contains(self, value: Any) -> bool:
-        if value is None or isinstance(value, str | bytes):  # NumPy would read '0.1' as a number
-            return False
-        try:
-            v = np.asarray(value, dtype=np.float64)  # floats, 0-dim tensors, arrays
-        except (TypeError, ValueError):  # a string, None, a traced array: not a plain number
+        v = numbers(value)
+        if v is None:
             return False
         ok_low = v > self.low if self.low_open else v >= self.low
         ok_high = v < self.high if self.high_open else v <= self.high
@@ -71,6 +68,9 @@ class Hyperparameter:
     search: tuple[float, float] | None = None
     aliases: tuple[str, ...] = ()
     optional: bool = False  # None is valid and means "off" (clipping)
+    # An invalid value's message begins as torch.optim's does (torch's tests match it), then
+    # adamkit adds the valid range: "adam: Invalid learning rate: -1.0; valid range of lr: [0, inf)".
+    invalid: str = "Invalid {label} value: {value}"
 
     @property
     def choices(self) -> tuple:
@@ -100,8 +100,11 @@ class Hyperparameter:
             shown = ", ".join(map(str, self.choices))
             raise HyperparameterError(f"{owner}: invalid {label} {value!r}; valid: {shown}")
         if self.kind == "float" and not self.range.contains(value):
-            raise HyperparameterError(f"{owner}: invalid {label} {_show(value)}; "
-                                      f"valid range {self.range}")
+            phrase = self.invalid.format(label=label, value=_show(value))
+            if numbers(value) is None:  # None, a string: torch's comparison raises a TypeError
+                raise HyperparameterTypeError(f"{owner}: {phrase}; {label} must be a number in "
+                                              f"{self.range}")
+            raise HyperparameterError(f"{owner}: {phrase}; valid range of {label}: {self.range}")
 
 
 def _declare(*items: Hyperparameter) -> dict[str, Hyperparameter]:
@@ -110,16 +113,18 @@ def _declare(*items: Hyperparameter) -> dict[str, Hyperparameter]:
 
 HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
     Hyperparameter("lr", 1e-3, "float", "learning rate α: the step size", NONNEG, "log",
-                   (1e-5, 10.0), ("learning_rate",)),
+                   (1e-5, 10.0), ("learning_rate",), invalid="Invalid learning rate: {value}"),
     Hyperparameter("betas", (0.9, 0.999), "pair",
                    "(β1, β2): decay rates of the averages of the gradient and of its square",
                    ("beta1", "beta2")),
     Hyperparameter("beta1", 0.9, "float", "β1: decay rate of the gradient's average m (momentum)",
-                   UNIT_OPEN_HIGH, "one_minus_log", (0.0, 0.99), ("beta_1",)),
+                   UNIT_OPEN_HIGH, "one_minus_log", (0.0, 0.99), ("beta_1",),
+                   invalid="Invalid beta parameter at index 0: {value}"),
     Hyperparameter("beta2", 0.999, "float", "β2: decay rate of the squared gradient's average v",
-                   UNIT_OPEN_HIGH, "one_minus_log", (0.9, 0.9999), ("beta_2",)),
+                   UNIT_OPEN_HIGH, "one_minus_log", (0.9, 0.9999), ("beta_2",),
+                   invalid="Invalid beta parameter at index 1: {value}"),
     Hyperparameter("eps", 1e-8, "float", "ε: added to the denominator for numerical stability",
-                   NONNEG, "log", (1e-10, 1e-3), ("epsilon",)),
+                   NONNEG, "log", (1e-10, 1e-3), ("epsilon",), invalid="Invalid epsilon value: {value}"),
     Hyperparameter("weight_decay", 0.0, "float",
                    "weight decay coefficient (applied as weight_decay_mode says)", NONNEG, "log",
                    (1e-6, 1e-1)),
@@ -242,11 +247,34 @@ def _translate_torch_decoupled_flag(out: dict, given: Mapping[str, Any]) -> None
     out["decoupled_weight_decay"] = out["weight_decay_mode"] == "decoupled"
 
 
-def _show(v: Any) -> str:
+class HyperparameterTypeError(HyperparameterError, TypeError):
+    """A hyperparameter that is not a number at all (None, a string): a TypeError, as torch.optim
+    raises for it, and a HyperparameterError (a ValueError) like every invalid value."""
+
+
+def numbers(value: Any) -> np.ndarray | None:
+    """``value`` as float64 (a number, a 0-dim tensor, an array), or None when it is not numeric.
+
+    None and strings are not numbers (NumPy would read None as nan and '0.1' as 0.1); a tensor that
+    requires grad is read through ``detach()``; a traced array has no value here (None).
+    """
+    if value is None or isinstance(value, str | bytes):
+        return None
+    detach = getattr(value, "detach", None)  # a torch tensor (one that requires grad included)
+    if callable(detach):
+        value = detach()
     try:
-        a = np.asarray(v, dtype=np.float64)
-    except (TypeError, ValueError):
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError):  # not a number, or a traced array
+        return None
+
+
+def _show(v: Any) -> str:
+    """A value as torch.optim's messages write it (``f"{v}"``: ``-1``, ``1.0``, ``nan``, ``None``);
+    arrays shortened."""
+    if isinstance(v, np.ndarray) and v.ndim > 0:
+        return np.array2string(v, threshold=6)
+    try:
+        return f"{v}"
+    except (TypeError, ValueError, RuntimeError):
         return repr(v)
-    if a.ndim == 0:
-        return f"{float(a):g}"
-    return f"{np.array2string(a, threshold=6)}"

@@ -8,8 +8,9 @@ r"""NAdam: Adam with Nesterov momentum (Dozat, 2016), in torch.optim's momentum-
     param = param - lr·(1-μ_t)/(1-mu_product) · g/denom
                   - lr·μ_{t+1}/(1-mu_product·μ_{t+1}) · exp_avg/denom
 
-``mu_product`` is stored as torch stores it (a 0-dim tensor of the default float dtype) and, under
-torch, read back as a Python float, so float64 runs match torch to the last bit of that rounding.
+``mu_product`` is stored as torch stores it (a 0-dim tensor of torch's scalar dtype: float64 when
+that is the default dtype, else float32, even under a bfloat16 or float16 default) and, under torch,
+read back as a Python float, so runs match torch to the last bit of that rounding.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from adamkit.rules._numerics import (
     ema,
     ema_square,
     prepare,
+    scalar_ones,
     value_of,
 )
 from adamkit.rules._rule import Rule
@@ -35,7 +37,7 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
     return {
         "exp_avg": xp.zeros_like(param),
         "exp_avg_sq": xp.zeros_like(param),
-        "mu_product": xp.ones(()),
+        "mu_product": scalar_ones(xp),
     }
 
 

@@ -14,23 +14,32 @@ adamkit's own options, on every optimizer:
   optimizer): see :mod:`adamkit.clipping`. ``param.grad`` is left unchanged.
 - ``weight_decay_mode`` and ``eps_mode`` where the rule has them (see :mod:`adamkit.rules`).
 
-torch-only switches: ``foreach`` is accepted and ignored (adamkit chooses its own path);
-``capturable=True`` and ``differentiable=True`` are refused with a ValueError.
+torch-only switches: ``foreach`` is accepted and ignored (adamkit chooses its own path), except
+where torch refuses a combination (a tensor ``lr`` or ``betas`` with ``foreach=True``; ``fused``
+with ``foreach`` or ``differentiable``), which adamkit refuses with torch's error;
+``capturable=True`` and ``differentiable=True`` are refused with a ValueError. ``fused=True`` on an
+optimizer the engine has no kernel for (SGD, Adagrad, ...) is a RuntimeError; on params torch's
+fused kernels refuse (not floating point, a device such as ``meta``) the step raises torch's
+RuntimeError; on params only adamkit's engine does not take (bfloat16, clipping options) the group
+takes the per-tensor rule path, and ``paths()`` says why.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
 import torch
-from torch.optim.optimizer import _get_scalar_dtype
+from torch.optim.optimizer import _device_dtype_check_for_fused, _get_scalar_dtype
 
 from adamkit import clipping
+from adamkit.errors import HyperparameterError
 from adamkit.rules import Rule
 from adamkit.rules.hyperparameters import OPTIONS
-from adamkit.torch.fused import FusedEngine, GroupPath, codecs
+from adamkit.torch.fused import FusedEngine, GroupPath, PathReason, codecs
 from adamkit.torch.fused import sharding as _sharded
+from adamkit.torch.fused.paths import settings_verdict
 
 NONFINITE_MODES = OPTIONS["nonfinite"].choices
 
@@ -61,6 +70,12 @@ class RuleOptimizer(torch.optim.Optimizer):
         # Moments stored as "fp32" (the param's dtype), "bf16" or "8bit": see fused.codecs.
         self.state_precision = codecs.check_precision(state_precision, name)
         self._engine = FusedEngine(self)  # the fused flat-buffer path, see fused.engine
+        _check_tensor_lr(name, hyperparameters.get("lr"))
+        if fused and differentiable:  # torch's check (and error) before adamkit's refusal below
+            raise RuntimeError(f"{name}: `fused` does not support `differentiable`; valid: "
+                               "differentiable=False (adamkit does not differentiate a step)")
+        if fused and foreach:
+            raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together.")
         if capturable:
             raise ValueError(f"{name}: capturable=True (CUDA graph capture) is not supported; "
                              "valid: False (use torch.optim for graph capture)")
@@ -76,8 +91,10 @@ class RuleOptimizer(torch.optim.Optimizer):
         if self.state_precision != "fp32" and not moments:
             raise ValueError(f"{name}: state_precision={self.state_precision!r} applies to Adam-family "
                              f"moments, which {name} does not keep; valid: 'fp32'")
-        defaults = {**hp, "foreach": foreach, "capturable": False, "differentiable": False,
-                    "fused": fused, "nonfinite": nonfinite, **options}
+        flags = {"foreach": foreach, "capturable": False, "differentiable": False, "fused": fused}
+        takes = inspect.signature(type(self).__init__).parameters  # torch's class's flags only
+        defaults = {**hp, **{k: v for k, v in flags.items() if k in takes},
+                    "nonfinite": nonfinite, **options}
         self.skipped_steps = 0
         super().__init__(params, defaults)
         if self.eager_state:
@@ -93,12 +110,22 @@ class RuleOptimizer(torch.optim.Optimizer):
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         hp = {k: group[k] for k in self.rule.takes if k in group}
+        index = len(self.param_groups) - 1
         try:
+            _check_tensor_lr(type(self).__name__, group["lr"])
             group.update({k: v for k, v in self.rule.validate(hp).items() if k in group})
         except ValueError as exc:
-            index = len(self.param_groups) - 1
             del self.param_groups[-1]
-            raise ValueError(f"param_groups[{index}]: {exc}") from None
+            raise type(exc)(f"param_groups[{index}]: {exc}") from None
+        if group.get("fused"):
+            verdict = settings_verdict(self, group)  # the engine's own word on this group
+            if verdict is not None and verdict.reason is PathReason.RULE:
+                del self.param_groups[-1]
+                name = type(self).__name__
+                raise RuntimeError(
+                    f"{name}: fused=True, but adamkit's fused engine has no kernel for {name} "
+                    f"({verdict.detail}; it has Adam's and AdamW's); valid: fused=None or False "
+                    "(the per-tensor path: torch.optim's for-loop, bit for bit)")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -116,6 +143,11 @@ class RuleOptimizer(torch.optim.Optimizer):
                 )
             for key, value in self.defaults.items():
                 group.setdefault(key, value)
+            # Older checkpoints keep 'step' as a Python number: a 0-dim tensor, as torch converts it.
+            for p in group["params"]:
+                entry = self.state.get(p)
+                if entry and "step" in entry and not torch.is_tensor(entry["step"]):
+                    entry["step"] = torch.tensor(float(entry["step"]), dtype=_get_scalar_dtype())
 
     def state_dict(self) -> dict[str, Any]:
         out = super().state_dict()
@@ -135,11 +167,13 @@ class RuleOptimizer(torch.optim.Optimizer):
             saved = state_dict["state"].get(param_id, {})
             if torch.is_tensor(saved.get("mu_product")):
                 self.state[p]["mu_product"] = saved["mu_product"].to(device=p.device, copy=True)
-        # A checkpoint of any state precision loads: moments are re-stored in this one's.
-        for p, state in self.state.items():
-            local_state = _sharded.localize(state)
-            codecs.convert_state(local_state, self.state_precision, _sharded.local(p), p.numel())
-            _sharded.sync(state, local_state, p)
+        # A checkpoint of any state precision loads: moments are re-stored in this one's. Only
+        # params' entries: a load_state_dict post-hook may keep other entries in the state.
+        for p in params:
+            if state := self.state.get(p):
+                local_state = _sharded.localize(state)
+                codecs.convert_state(local_state, self.state_precision, _sharded.local(p), p.numel())
+                _sharded.sync(state, local_state, p)
         self._engine.invalidate()
 
     # -- reading the state (the public surface tools use) ----------------------------------------
@@ -197,6 +231,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                 loss = closure()
         # Groups the fused engine takes are done here; the rest take the per-tensor rule path.
         groups = [g for g in self.param_groups if not self._engine.step_group(g)]
+        self._check_fused_params(groups)
         work = [(group, [p for p in group["params"] if p.grad is not None]) for group in groups]
         grads = {p: self._checked_grad(p, gi, group) for gi, (group, ps) in enumerate(work)
                  for p in ps}
@@ -218,15 +253,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         """The per-tensor path: the rule itself, one parameter at a time (the ground truth)."""
         hp = self.hyperparameters(group)
         for p, grad in zip(params, grads, strict=True):
-            state = self.state[p]
-            if not state:
-                self._init_state(p, group)
+            state = self.state.get(p) or self._init_state(p, group)
             if _sharded.is_dtensor(p):  # FSDP2: this rank's shard, its state as local tensors
                 local_state = _sharded.localize(state)
                 self._step_tensor(_sharded.local(p), _sharded.local(grad), local_state, hp, p.numel())
                 _sharded.sync(state, local_state, p)
             else:
                 self._step_tensor(p, grad, state, hp, p.numel())
+            if state and self.state.get(p) is not state:  # torch keeps no entry for no state
+                self.state[p] = state
 
     def _step_tensor(self, p: torch.Tensor, grad: torch.Tensor, state: dict, hp: dict,
                      numel: int) -> None:
@@ -254,7 +289,10 @@ class RuleOptimizer(torch.optim.Optimizer):
     def hyperparameters(self, group: dict) -> dict[str, Any]:
         """The rule's hyperparameters for ``group`` now: scheduler's lr and its factor included."""
         hp = {k: group[k] for k in self.rule.takes if k in group}
-        # A tensor lr stays a tensor, as in torch.optim, where lr / bias_correction rounds in its dtype.
+        # A tensor lr stays a tensor, as in torch.optim, where lr / bias_correction rounds in its
+        # dtype; a 1-element one of any shape is used as its 0-dim view (torch's _to_scalar).
+        if torch.is_tensor(hp.get("lr")) and hp["lr"].ndim:
+            hp["lr"] = hp["lr"].reshape(())
         if torch.is_tensor(hp.get("weight_decay")):
             hp["weight_decay"] = hp["weight_decay"].item()
         if "betas" in hp:
@@ -263,8 +301,10 @@ class RuleOptimizer(torch.optim.Optimizer):
         hp["lr_factor"] = hp["lr"] / float(initial) if initial else 1.0
         return hp
 
-    def _init_state(self, p: torch.Tensor, group: dict) -> None:
-        state = self.state[p]
+    def _init_state(self, p: torch.Tensor, group: dict) -> dict:
+        """``p``'s first state, kept in ``self.state`` unless empty (SGD without momentum keeps
+        none, as torch's: its ``state_dict()['state']`` stays ``{}``)."""
+        state: dict[str, Any] = {}
         if self.rule.counts_steps:
             state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())
         hp = self.hyperparameters(group)
@@ -277,6 +317,26 @@ class RuleOptimizer(torch.optim.Optimizer):
         if self.state_precision != "fp32":
             new.update(codecs.encode_state(new, self.state_precision, shard, p.numel()))
         _sharded.sync(state, {**state, **new}, p)
+        if state:
+            self.state[p] = state
+        return state
+
+    def _check_fused_params(self, groups: list[dict]) -> None:
+        """``fused=True`` groups on the rule path: params torch's fused kernels refuse (not
+        floating point, an unsupported device such as ``meta``) raise torch's RuntimeError, checked
+        as torch checks them (a param's first step); others (bfloat16, clipping) take the rule path."""
+        for group in groups:
+            if not group.get("fused"):
+                continue
+            for p in group["params"]:
+                if p.grad is None or self.state.get(p):
+                    continue
+                try:
+                    _device_dtype_check_for_fused(p)
+                except RuntimeError as exc:
+                    raise RuntimeError(f"{type(self).__name__}: {exc}; adamkit's engine takes "
+                                       "float32 and float64 CPU params; valid: fused=None or "
+                                       "False") from None
 
     def _checked_grad(self, p: torch.Tensor, group_index: int, group: dict) -> torch.Tensor:
         grad = p.grad
@@ -320,6 +380,13 @@ class RuleOptimizer(torch.optim.Optimizer):
         where = f"param_groups[{group_index}]['params'][{index}]"
         label = f"parameter '{names[index]}' ({where})" if names else f"parameter {where}"
         return f"{label} of shape {tuple(p.shape)}"
+
+
+def _check_tensor_lr(owner: str, lr: Any) -> None:
+    """torch's rule: a tensor lr has one element (of any shape; the step uses its value)."""
+    if torch.is_tensor(lr) and lr.numel() != 1:
+        raise HyperparameterError(f"{owner}: Tensor lr must be 1-element; got one of shape "
+                                  f"{tuple(lr.shape)} (one lr per param group)")
 
 
 def decoded_internals(rule: Rule, param: torch.Tensor, state: dict, hp: dict) -> dict:

@@ -14,7 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import torch
+
 from adamkit import rules
+from adamkit.errors import HyperparameterError
+from adamkit.rules.hyperparameters import OPTIONS
 from adamkit.torch._base import RuleOptimizer
 
 Params = Iterable[Any]
@@ -23,6 +27,37 @@ Params = Iterable[Any]
 def _settings(weight_decay_mode: str | None, **hp: Any) -> dict[str, Any]:
     """The rule's hyperparameters from a constructor's arguments; an unset mode is the rule's."""
     return hp if weight_decay_mode is None else {**hp, "weight_decay_mode": weight_decay_mode}
+
+
+def _own_options(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+    """adamkit's own keyword arguments; any other is the TypeError torch's class gives for it
+    (``NAdam(fused=True)``: torch's NAdam has no ``fused``)."""
+    for key in options:
+        if key not in OPTIONS:
+            raise TypeError(f"{owner}.__init__() got an unexpected keyword argument '{key}' "
+                            f"(adamkit's own options: {', '.join(OPTIONS)})")
+    return options
+
+
+def _check_adam_tensors(owner: str, lr: Any, betas: Any, foreach: bool | None) -> None:
+    """torch.optim.Adam's rules for tensor ``lr`` and ``betas`` (its errors, word for word)."""
+    if torch.is_tensor(lr) and foreach:
+        raise HyperparameterError(
+            f"{owner}: lr as a Tensor is not supported for capturable=False and foreach=True "
+            "(adamkit ignores foreach: leave it None)")
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        return  # the pair check names it
+    if torch.is_tensor(betas[0]) != torch.is_tensor(betas[1]):
+        raise HyperparameterError(f"{owner}: betas must be either both floats or both Tensors; got "
+                                  f"({type(betas[0]).__name__}, {type(betas[1]).__name__})")
+    for i, beta in enumerate(betas):
+        if torch.is_tensor(beta) and foreach:
+            raise HyperparameterError(
+                f"{owner}: betas[{i}] as a Tensor is not supported for capturable=False and foreach=True "
+                "(adamkit ignores foreach: leave it None)")
+        if torch.is_tensor(beta) and beta.numel() != 1:
+            raise HyperparameterError(f"{owner}: Tensor betas[{i}] must be 1-element; got one of shape "
+                                      f"{tuple(beta.shape)}")
 
 
 class Adam(RuleOptimizer):
@@ -36,11 +71,13 @@ class Adam(RuleOptimizer):
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False, eps_mode: str = "paper",
                  weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+        _check_adam_tensors(type(self).__name__, lr, betas, foreach)
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        amsgrad=amsgrad, maximize=maximize,
                        decoupled_weight_decay=decoupled_weight_decay, eps_mode=eps_mode)
         RuleOptimizer.__init__(self, params, hp, foreach=foreach, capturable=capturable,
-                               differentiable=differentiable, fused=fused, **adamkit_options)
+                               differentiable=differentiable, fused=fused,
+                               **_own_options(type(self).__name__, adamkit_options))
 
 
 class AdamW(Adam):
@@ -59,7 +96,18 @@ class AdamW(Adam):
                          foreach=foreach, capturable=capturable, differentiable=differentiable,
                          fused=fused, eps_mode=eps_mode,
                          decoupled_weight_decay=weight_decay_mode in (None, "decoupled"),
-                         weight_decay_mode=weight_decay_mode, **adamkit_options)
+                         weight_decay_mode=weight_decay_mode,
+                         **_own_options("AdamW", adamkit_options))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # torch's AdamW decays decoupled whatever checkpoint it loads (an Adam one included): an
+        # L2 group takes this AdamW's own mode (decoupled, unless it was built with another).
+        mode = self.defaults["weight_decay_mode"]
+        for group in self.param_groups:
+            if group["weight_decay_mode"] == "l2" and mode != "l2":
+                group["weight_decay_mode"] = mode
+                group["decoupled_weight_decay"] = mode == "decoupled"
 
 
 class Adamax(RuleOptimizer):
@@ -74,7 +122,8 @@ class Adamax(RuleOptimizer):
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, **adamkit_options)
+                         differentiable=differentiable,
+                         **_own_options(type(self).__name__, adamkit_options))
 
 
 class NAdam(RuleOptimizer):
@@ -91,7 +140,8 @@ class NAdam(RuleOptimizer):
                        momentum_decay=momentum_decay,
                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, **adamkit_options)
+                         differentiable=differentiable,
+                         **_own_options(type(self).__name__, adamkit_options))
 
 
 class RAdam(RuleOptimizer):
@@ -107,7 +157,8 @@ class RAdam(RuleOptimizer):
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, **adamkit_options)
+                         differentiable=differentiable,
+                         **_own_options(type(self).__name__, adamkit_options))
 
 
 class SGD(RuleOptimizer):
@@ -124,7 +175,7 @@ class SGD(RuleOptimizer):
         hp = _settings(weight_decay_mode, lr=lr, momentum=momentum, dampening=dampening,
                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, differentiable=differentiable, fused=fused,
-                         **adamkit_options)
+                         **_own_options(type(self).__name__, adamkit_options))
 
 
 class RMSprop(RuleOptimizer):
@@ -140,7 +191,8 @@ class RMSprop(RuleOptimizer):
         hp = _settings(weight_decay_mode, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                        momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, **adamkit_options)
+                         differentiable=differentiable,
+                         **_own_options(type(self).__name__, adamkit_options))
 
 
 class Adagrad(RuleOptimizer):
@@ -159,4 +211,4 @@ class Adagrad(RuleOptimizer):
                        initial_accumulator_value=initial_accumulator_value, eps=eps,
                        maximize=maximize)
         super().__init__(params, hp, foreach=foreach, differentiable=differentiable, fused=fused,
-                         **adamkit_options)
+                         **_own_options(type(self).__name__, adamkit_options))

@@ -55,17 +55,21 @@ class SparseAdam(torch.optim.Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        # torch's SparseAdam is stricter than Adam here (lr and eps must be > 0): keep its ranges.
+            raise ValueError(f"SparseAdam: Tensor lr must be 1-element; got one of shape "
+                             f"{tuple(lr.shape)}")
+        # torch's SparseAdam is stricter than Adam here (lr and eps must be > 0): keep its ranges,
+        # and its messages (then the valid range).
         if not lr > 0.0:
-            raise ValueError(f"SparseAdam: invalid lr {lr}; valid range (0, inf)")
+            raise ValueError(f"SparseAdam: Invalid learning rate: {lr}; valid range of lr: (0, inf)")
         if not eps > 0.0:
-            raise ValueError(f"SparseAdam: invalid eps {eps}; valid range (0, inf)")
+            raise ValueError(f"SparseAdam: Invalid epsilon value: {eps}; valid range of eps: (0, inf)")
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
-                raise ValueError(f"SparseAdam: invalid betas[{i}] {beta}; valid range [0, 1)")
+                raise ValueError(f"SparseAdam: Invalid beta parameter at index {i}: {beta}; "
+                                 f"valid range of betas[{i}]: [0, 1)")
         if not weight_decay >= 0.0:
-            raise ValueError(f"SparseAdam: invalid weight_decay {weight_decay}; valid range [0, inf)")
+            raise ValueError(f"SparseAdam: Invalid weight_decay value: {weight_decay}; "
+                             "valid range of weight_decay: [0, inf)")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "maximize": maximize,
                     "weight_decay": weight_decay}
         super().__init__(params, defaults)

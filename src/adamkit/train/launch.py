@@ -5,7 +5,7 @@ The command starts torch's elastic agent (``torch.distributed.run``, what ``torc
 ``--master-port``, ``--rdzv-backend``, ``--rdzv-endpoint``, ``--rdzv-id``) are torchrun's, passed
 through, so the same command run on each machine trains on all of them. On one node without
 them, rank 0 listens on 127.0.0.1 at a free port. Each process runs ``python -m
-adamkit.train.launch``, which reads the command's arguments from the environment and trains as
+adamkit.train.worker``, which reads the command's arguments from the environment and trains as
 ``adamkit train`` does, with a :class:`~adamkit.train.distributed.Runtime` (data, model wrapping,
 checkpoints, files: see there). This module loads no torch until it launches.
 """
@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import socket
-import sys
 
 from adamkit.errors import UsageError
 
@@ -94,7 +93,7 @@ def launch(args: argparse.Namespace) -> int:
         argv += ["--rdzv-id", args.rdzv_id]
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # torchrun's default (--threads sets torch's)
     try:
-        torchrun = get_args_parser().parse_args([*argv, "-m", __name__])
+        torchrun = get_args_parser().parse_args([*argv, "-m", "adamkit.train.worker"])
         config, cmd, cmd_args = config_from_args(torchrun)
     except (SystemExit, AssertionError, ValueError) as exc:
         raise UsageError(f"--nnodes {nnodes!r}: {exc}; valid: N or MIN:MAX, 1 <= MIN <= MAX") \
@@ -112,28 +111,3 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def worker_main() -> int:
-    """A worker: join the group, train as ``adamkit train`` does, errors printed by rank 0."""
-    import torch.distributed as dist
-
-    from adamkit.train import cli
-    from adamkit.train.distributed import Runtime
-
-    args = argparse.Namespace(**json.loads(os.environ[ENV]))
-    runtime = Runtime.join(shard=args.shard)
-    try:
-        code = cli.train_here(args, runtime)
-        runtime.barrier()  # no rank leaves while another still talks to it
-        return code
-    except UsageError as exc:  # every rank raises it (same input); rank 0 says it
-        if runtime.is_main:
-            print(f"adamkit: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        dist.destroy_process_group()
-
-
-if __name__ == "__main__":
-    sys.exit(worker_main())
