@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -12,16 +11,21 @@ from pathlib import Path
 import numpy as np
 
 from adamkit import outdir, resources
-from adamkit.errors import UsageError, choice
+from adamkit.errors import UsageError
 from adamkit.lab import functions as F
+from adamkit.lab.arguments import (
+    function_and_start,
+    parse_axis,
+    parse_lrs,
+    parse_optimizers,
+    parse_settings,
+)
 from adamkit.lab.engine import (
     OPTIMIZERS,
     default_hyperparameters,
-    hyperparameter_names,
     optimizer_spec,
     run,
 )
-from adamkit.rules.hyperparameters import HYPERPARAMETERS
 
 DEFAULT_OPTIMIZERS = "adam,sgd,momentum,rmsprop,adagrad"
 PHASE_Y = {  # the second axis of a phase diagram when --y is not given: name, low, high, n, scale
@@ -136,100 +140,6 @@ def _common(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-# --- parsing helpers ------------------------------------------------------------------------------
-
-
-def _floats(text: str, what: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise UsageError(f"{what} {text!r} must be comma-separated numbers") from None
-    if not all(math.isfinite(v) for v in values):
-        raise UsageError(f"{what} {text!r} must be finite numbers")
-    return values
-
-
-def _function(args):
-    window = None
-    if args.window:
-        w = _floats(args.window, "--window")
-        if len(w) % 2:
-            raise UsageError(f"--window {args.window!r} needs pairs: X0,X1[,Y0,Y1]")
-        window = list(zip(w[::2], w[1::2], strict=True))
-    fn = F.get(args.function, window=window)
-    start = None
-    if args.start is not None:
-        start = _floats(args.start, "--start")
-        if len(start) != fn.dim:
-            raise UsageError(f"--start {args.start!r} needs {fn.dim} number(s) for {fn.name}")
-    if args.steps is not None and args.steps < 0:
-        raise UsageError(f"--steps {args.steps} must be >= 0")
-    return fn, start
-
-
-def _optimizers(text: str) -> list[str]:
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    if not names:
-        raise UsageError(f"--optimizers {text!r} is empty; valid: {', '.join(OPTIMIZERS)}")
-    for n in names:
-        optimizer_spec(n)
-    if len(set(names)) != len(names):
-        raise UsageError(f"--optimizers {text!r} names an optimizer twice")
-    return names
-
-
-def _key_values(text: str, what: str) -> dict[str, float]:
-    out = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"{what} item {item!r} must be NAME=VALUE")
-        try:
-            out[key.strip().lower()] = float(value)
-        except ValueError:
-            raise UsageError(f"{what} value {value!r} for {key.strip()} is not a number") from None
-    return out
-
-
-def _lrs(text: str | None, names: list[str]) -> dict[str, float]:
-    if text is None:
-        return {}
-    if "=" not in text:
-        values = _floats(text, "--lr")
-        if len(values) != 1:
-            raise UsageError(f"--lr {text!r} must be one number, or NAME=LR,... per optimizer")
-        return {n: values[0] for n in names}
-    given = _key_values(text, "--lr")
-    for n in given:
-        if n not in names:
-            raise choice("optimizer in --lr", n, names)
-    return given
-
-
-def _settings(text: str | None, names: list[str]) -> dict[str, dict]:
-    if not text:
-        return {n: {} for n in names}
-    given = _key_values(text, "--set")
-    numeric = {n: set(hyperparameter_names(n)) - _NOT_NUMBERS for n in names}
-    per = {n: {k: v for k, v in given.items() if k in numeric[n]} for n in names}
-    used = set().union(*(set(d) for d in per.values()))
-    unused = set(given) - used
-    if unused:
-        valid = sorted(set().union(*numeric.values()) - {"lr"})
-        raise UsageError(f"--set {', '.join(sorted(unused))}: no optimizer in the race has it; "
-                         f"valid: {', '.join(valid)}")
-    for d in per.values():  # torch's flags are spelt as numbers on the command line
-        for k in ("amsgrad", "nesterov", "centered", "maximize"):
-            if k in d:
-                d[k] = bool(d[k])
-    return per
-
-
-_NOT_NUMBERS = {"betas", "eps_mode", "weight_decay_mode"}  # --set takes numbers (flags as 0/1)
-
-
 def _progress(args) -> bool:
     return not args.quiet
 
@@ -254,10 +164,10 @@ def _check_race_memory(fn, steps: int, runs: int, args) -> None:
 def race_command(args) -> int:
     from adamkit.lab import plots
 
-    fn, start = _function(args)
-    names = _optimizers(args.optimizers)
-    lrs = _lrs(args.lr, names)
-    settings = _settings(args.settings, names)
+    fn, start = function_and_start(args)
+    names = parse_optimizers(args.optimizers)
+    lrs = parse_lrs(args.lr, names)
+    settings = parse_settings(args.settings, names)
     if args.tolerance <= 0:
         raise UsageError(f"--tolerance {args.tolerance} must be > 0")
     _check_race_memory(fn, fn.steps if args.steps is None else args.steps,
@@ -379,44 +289,10 @@ def _function_json(fn) -> dict:
 # --- phase ----------------------------------------------------------------------------------------
 
 
-def parse_axis(text: str, optimizer: str) -> tuple[str, np.ndarray, bool]:
-    """NAME=LOW:HIGH:N[:log|lin] -> (name, values, log scale)."""
-    name, sep, spec = text.partition("=")
-    name = name.strip().lower()
-    parts = spec.split(":")
-    if not sep or len(parts) not in (3, 4):
-        raise UsageError(f"axis {text!r} must be NAME=LOW:HIGH:N[:log|lin], e.g. lr=1e-4:1:25:log")
-    valid = [n for n in hyperparameter_names(optimizer)
-             if n not in ("betas", "amsgrad", "nesterov", "maximize", "centered",
-                          "decoupled_weight_decay", "weight_decay_mode", "eps_mode")]
-    if name not in valid:
-        raise choice(f"hyperparameter for {optimizer}", name, valid)
-    try:
-        low, high, n = float(parts[0]), float(parts[1]), int(parts[2])
-    except ValueError:
-        raise UsageError(f"axis {text!r}: LOW and HIGH must be numbers and N an integer") from None
-    scale = parts[3].strip().lower() if len(parts) == 4 else "lin"
-    if scale not in ("log", "lin"):
-        raise choice("axis scale", scale, ["lin", "log"])
-    if not (n >= 2 and low < high) or (scale == "log" and low <= 0):
-        raise UsageError(f"axis {text!r}: need N >= 2, LOW < HIGH, and LOW > 0 on a log scale")
-    if n > 400:
-        raise UsageError(f"axis {text!r}: N = {n} is too many (at most 400)")
-    values = np.logspace(np.log10(low), np.log10(high), n) if scale == "log" \
-        else np.linspace(low, high, n)
-    # checked here so the message names the axis, not the optimizer's array of every cell value
-    declared = HYPERPARAMETERS.get(name)
-    allowed = declared.range if declared is not None and declared.kind == "float" else None
-    if allowed is not None and not allowed.contains(values):
-        raise UsageError(f"axis {text!r}: {optimizer}'s {name} must lie in {allowed}; "
-                         f"got LOW {low:g}, HIGH {high:g}")
-    return name, values, scale == "log"
-
-
 def phase_command(args) -> int:
     from adamkit.lab import plots
 
-    fn, start = _function(args)
+    fn, start = function_and_start(args)
     optimizer = args.optimizer.strip().lower()
     rule_name, _, _ = optimizer_spec(optimizer)
     y_default = PHASE_Y.get(optimizer, PHASE_Y_ADAM)
