@@ -122,6 +122,10 @@ def test_zero_with_bucket_views_and_the_engine_equals_plain_training():
         zero = ZeroRedundancyOptimizer(model.parameters(), optimizer_class=ak.AdamW,
                                        parameters_as_bucket_view=True, lr=1e-2, fused=True)
         peer = torch.optim.AdamW(plain.parameters(), lr=1e-2)
+        # ZeRO's bucket: every param is a view of it (with one rank, a wrong step would not
+        # show in the values, as ZeRO's broadcast is a no-op, so the layout is checked too)
+        in_bucket = [(p.untyped_storage().data_ptr(), p.data_ptr()) for p in model.parameters()]
+        assert len({storage for storage, _ in in_bucket}) == 1
         x = torch.randn(16, 64)
         for _ in range(5):
             for m, o in ((model, zero), (plain, peer)):
@@ -129,6 +133,8 @@ def test_zero_with_bucket_views_and_the_engine_equals_plain_training():
                 m(x).square().mean().backward()
                 o.step()
         assert zero.optim.paths()[0].kind == "engine"
+        assert [(p.untyped_storage().data_ptr(), p.data_ptr())
+                for p in model.parameters()] == in_bucket
         for p, q in zip(model.parameters(), plain.parameters()):
             torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-5, atol=1e-6)
     finally:
