@@ -20,19 +20,26 @@ Per param group, parameters are bucketed by (dtype, stored precision). Inside a 
 
 Correctness before speed. Each step first checks that the layout still holds: the same params in
 the group with the same sizes and dtypes (a user who assigns ``p.data`` a tensor of another size
-or dtype gets the engine rebuilt around it; one of the same kind is simply read where it now is), gradients present,
-dense and contiguous (else that step goes param by param). A **non-contiguous** param (a
-transposed view, a slice of a user's buffer) is stepped by the same kernel through a contiguous
-copy that is written back through its own strides (``copy_``): one extra read and write of that
-tensor, and nothing about the param changes but its values. The rest of the bucket still goes in
-one kernel call. A parameter without a gradient (frozen, ``zero_grad(set_to_none=True)``
-from either the model or the optimizer, a branch not taken) is skipped exactly as torch.optim
-skips it: its params, state and step count stay as they are; parameters that get a gradient for
-the first time get their state then. Replaced ``.grad`` tensors (DDP bucket views included) are
-read where they are. Anything else the engine does not handle (other rules, non-finite handling,
-clipping, complex/half dtypes, devices other than the CPU, hyperparameters given as arrays)
-makes the group take the per-tensor rule path, the ground truth. ``load_state_dict`` and
-``add_param_group`` make the engine rebuild its layout on the next step.
+or dtype gets the engine rebuilt around it; one of the same kind is simply read where it now is),
+gradients present, dense and contiguous (else that step goes param by param). A **non-contiguous**
+param (a transposed view, a strided slice of a user's buffer) is stepped by the same kernel
+through a contiguous copy written back through its own strides (``copy_``): one extra read and
+write of that tensor, and nothing about the param changes but its values; the rest of the bucket
+still goes in one kernel call. (Teaching the walker strides would spare that copy but give every
+kernel a second, rarely run, indexing scheme.) A parameter without a gradient (frozen,
+``zero_grad(set_to_none=True)`` from either the model or the optimizer, a branch not taken) is
+skipped exactly as torch.optim skips it: its params, state and step count stay as they are;
+parameters that get a gradient for the first time get their state then. Replaced ``.grad`` tensors
+(DDP bucket views included) are read where they are. Anything else the engine does not handle
+(other rules, non-finite handling, clipping, complex/half dtypes, devices other than the CPU,
+hyperparameters given as arrays) makes the group take the per-tensor rule path, the ground truth.
+``load_state_dict`` and ``add_param_group`` make the engine rebuild its layout on the next step.
+
+Under ``torch.compile`` (while dynamo traces, ``torch.compiler.is_compiling()``) every group
+takes the per-tensor rule path: plain torch ops that dynamo traces (the step count's ``.item()``
+is a graph break), so no Numba call enters a graph; the same optimizer takes the engine again
+in eager steps (the moments stay in the engine's buffers, the rule path updates them in place).
+``optimizer.paths()`` reports eager steps.
 
 ``fused=None`` (the default) uses the engine for groups of at least ``AUTO_MIN_NUMEL`` elements:
 below that there is nothing to gain, and the rule path is bitwise equal to torch.optim's for-loop
