@@ -166,7 +166,7 @@ class GroupPlan:
 
     def still_holds(self) -> bool:
         """No outsider got a gradient (param sizes are checked with their addresses, by
-        :meth:`Bucket.moved`)."""
+        :meth:`Bucket.replaced`)."""
         if self.path.kind == "rule":  # a group's size cannot change while its params do not
             return self.path.reason is PathReason.SMALL_GROUP
         return not any(p.grad is not None for p in self.outside)
