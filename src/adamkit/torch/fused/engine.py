@@ -6,28 +6,40 @@ Per param group, parameters are bucketed by (dtype, stored precision). Inside a 
   per moment; ``optimizer.state[p]`` holds *views* of it, so the state and ``state_dict()`` keep
   torch's per-parameter format (8-bit: codes and ``*_absmax``, see :mod:`.codecs`). ``step`` is a
   0-dim view into a per-bucket float tensor, so one ``+= 1`` counts every parameter's step;
-- **packed** parameters (fewer than ``DIRECT_MIN`` elements: biases, norms, small layers) are
-  themselves views into one flat param buffer (``p.data`` is re-pointed at build time), so the
-  long tail of small tensors is one contiguous stream; large (**direct**) parameters stay where
-  they are;
-- one kernel call updates every parameter of the bucket: it reads each param and gradient where
-  it lives through a table of addresses (no gradient is gathered or copied: with
+- **parameters stay where they are**: the engine never re-points ``p.data`` or ``.grad`` and
+  never changes a parameter's storage, strides or identity (torch never does, and references a
+  user took before, views of the user's own buffers, tied weights, ``ZeroRedundancyOptimizer``'s
+  bucket views and DDP's gradient buckets all rely on it);
+- one kernel call updates every parameter of the bucket: it reads and writes each param and
+  gradient where it lives through a table of addresses taken at each step (no param or gradient
+  is gathered or copied: with
   ``zero_grad(set_to_none=True)`` autograd allocates fresh gradients every step, and copying them
   would cost more memory traffic than it saves), and splits the work into equal chunks over all
   tensors, so the threads stay busy whatever the tensor sizes. That removes torch's per-tensor
   dispatch cost (kernel launch, parallel region) entirely.
 
 Correctness before speed. Each step first checks that the layout still holds: the same params in
-the group, packed params still pointing at their flat views (a user who assigns ``p.data`` gets
-the engine rebuilt around the new values), gradients present, dense and contiguous (else that
-step goes param by param). A parameter without a gradient (frozen, ``zero_grad(set_to_none=True)``
-from either the model or the optimizer, a branch not taken) is skipped exactly as torch.optim
-skips it: its params, state and step count stay as they are; parameters that get a gradient for
-the first time get their state then. Replaced ``.grad`` tensors (DDP bucket views included) are
-read where they are. Anything else the engine does not handle (other rules, non-finite handling,
-clipping, complex/half dtypes, devices other than the CPU, hyperparameters given as arrays)
-makes the group take the per-tensor rule path, the ground truth. ``load_state_dict`` and
-``add_param_group`` make the engine rebuild its layout on the next step.
+the group with the same sizes and dtypes (a user who assigns ``p.data`` a tensor of another size
+or dtype gets the engine rebuilt around it; one of the same kind is simply read where it now is),
+gradients present, dense and contiguous (else that step goes param by param). A **non-contiguous**
+param (a transposed view, a strided slice of a user's buffer) is stepped by the same kernel
+through a contiguous copy written back through its own strides (``copy_``): one extra read and
+write of that tensor, and nothing about the param changes but its values; the rest of the bucket
+still goes in one kernel call. (Teaching the walker strides would spare that copy but give every
+kernel a second, rarely run, indexing scheme.) A parameter without a gradient (frozen,
+``zero_grad(set_to_none=True)`` from either the model or the optimizer, a branch not taken) is
+skipped exactly as torch.optim skips it: its params, state and step count stay as they are;
+parameters that get a gradient for the first time get their state then. Replaced ``.grad`` tensors
+(DDP bucket views included) are read where they are. Anything else the engine does not handle
+(other rules, non-finite handling, clipping, complex/half dtypes, devices other than the CPU,
+hyperparameters given as arrays) makes the group take the per-tensor rule path, the ground truth.
+``load_state_dict`` and ``add_param_group`` make the engine rebuild its layout on the next step.
+
+Under ``torch.compile`` (while dynamo traces, ``torch.compiler.is_compiling()``) every group takes
+the per-tensor rule path: plain torch ops that dynamo traces (with graph breaks: the step count's
+``.item()``, a type check in the rules), so no Numba call enters a graph; the same optimizer takes
+the engine again in eager steps (the moments stay in the engine's buffers, the rule path updates
+them in place). ``optimizer.paths()`` reports eager steps.
 
 ``fused=None`` (the default) uses the engine for groups of at least ``AUTO_MIN_NUMEL`` elements:
 below that there is nothing to gain, and the rule path is bitwise equal to torch.optim's for-loop
@@ -61,7 +73,6 @@ from adamkit.torch.fused.paths import (
 )
 from adamkit.torch.fused.sharding import is_dtensor
 
-DIRECT_MIN = 1 << 16  # elements: larger tensors are updated in place with their own gradient
 # Kernel calls on fewer elements run on one thread: waking the pool costs more than it gains,
 # and idle pool threads spinning on a 2-core machine slow down everything else (torch included).
 # Larger ones use as many threads as torch does (torch.set_num_threads is the user's knob).
@@ -72,10 +83,16 @@ DTYPES = (torch.float32, torch.float64)
 _GRAD = operator.attrgetter("grad")
 _DATA_PTR = torch.Tensor.data_ptr
 _IS_CONTIGUOUS = torch.Tensor.is_contiguous
+_NUMEL = torch.Tensor.numel
 
 
 def _any_none(items: list) -> bool:
     return any(map(operator.is_, items, itertools.repeat(None)))  # C speed, no tensor __eq__
+
+
+def _addresses(tensors: list) -> np.ndarray:
+    """Each tensor's data address (RuntimeError for a sparse one)."""
+    return np.fromiter(map(_DATA_PTR, tensors), dtype=np.intp, count=len(tensors))
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -99,10 +116,7 @@ class Bucket:
     amsgrad: bool
     params: list = field(default_factory=list)
     offsets: list = field(default_factory=list)  # element offset of each param in the buffers
-    n_packed: int = 0  # params[:n_packed] are packed (views of one flat param buffer)
-    packed_end: int = 0  # elements in the packed region
-    flat_p: Any = None  # torch.Tensor once laid out (as the fields below)
-    p_ptrs: list = field(default_factory=list)  # packed params' data addresses (fixed)
+    sizes: list = field(default_factory=list)  # each param's numel when laid out
     steps: Any = None  # per param: its step count (state["step"] is a 0-dim view of it)
     moments: dict = field(default_factory=dict)  # key -> flat tensor (codes for 8-bit)
     absmax: dict = field(default_factory=dict)  # 8-bit: key -> flat float32 tensor
@@ -111,7 +125,16 @@ class Bucket:
     like: Any = None  # a NumPy array of the params' dtype (types the kernels' pointers)
     initialized: Any = None  # bool per param: state[p] filled in
     table: Any = None  # kernels.WorkTable: every param's moments and the parallel work items
-    p_addr: Any = None  # every param's data address (packed: fixed)
+    p_addr: Any = None  # every param's data address at the last step
+
+    def replaced(self, p_addr: np.ndarray) -> bool:
+        """Whether a param whose address changed since the last step (``p.data`` assigned) now
+        has another size or dtype than its moments: the layout must be rebuilt."""
+        for i in np.flatnonzero(p_addr != self.p_addr):
+            p = self.params[i]
+            if p.numel() != self.sizes[i] or p.dtype != self.dtype or p.device.type != "cpu":
+                return True
+        return False
 
     @property
     def keys(self) -> tuple:
@@ -143,12 +166,10 @@ class GroupPlan:
         return self.params is params and self.n_params == len(params)
 
     def still_holds(self) -> bool:
-        """Packed params still view the flat buffer and no outsider got a gradient."""
+        """No outsider got a gradient (param sizes are checked with their addresses, by
+        :meth:`Bucket.replaced`)."""
         if self.path.kind == "rule":  # a group's size cannot change while its params do not
             return self.path.reason is PathReason.SMALL_GROUP
-        for bucket in self.buckets:
-            if list(map(_DATA_PTR, bucket.params[:bucket.n_packed])) != bucket.p_ptrs:
-                return False
         return not any(p.grad is not None for p in self.outside)
 
 
@@ -196,6 +217,9 @@ class FusedEngine:
 
     def step_group(self, group: dict) -> bool:
         """Do ``group``'s step; False (nothing touched) when the rule path must do it."""
+        if torch.compiler.is_compiling():
+            # dynamo traces the rule path (plain torch ops); no Numba call enters a graph
+            return False
         path = settings_verdict(self.optimizer, group)
         plan = None
         if path is None:
@@ -206,8 +230,16 @@ class FusedEngine:
         self.paths[id(group)] = path
         if plan is None or path.kind == "rule":
             return False
+        addresses = [_addresses(b.params) for b in plan.buckets]
+        if any(map(Bucket.replaced, plan.buckets, addresses)):
+            plan = self._plan(group)  # a param's .data was replaced by one of another kind
+            self.paths[id(group)] = plan.path
+            if plan.path.kind == "rule":
+                return False
+            addresses = [_addresses(b.params) for b in plan.buckets]
         hp = self.optimizer.hyperparameters(group)
-        for bucket in plan.buckets:
+        for bucket, p_addr in zip(plan.buckets, addresses, strict=True):
+            bucket.p_addr = p_addr
             self._step_bucket(bucket, hp)
         return True
 
@@ -236,39 +268,43 @@ class FusedEngine:
             bucket.steps[i] += 1
 
     def _step_all(self, bucket: Bucket, grads: list, hp: dict) -> bool:
-        """Every param of the bucket in one kernel call, each gradient read where it is (no
-        copy) through a table of addresses. False, with nothing touched, when a gradient or a
-        param is not laid out for that (sparse, non-contiguous)."""
+        """Every param of the bucket in one kernel call, each param and gradient read and written
+        where it is (no copy) through a table of addresses; a non-contiguous param through a
+        contiguous copy (:meth:`_step_one`). False, with nothing touched, when the gradients are
+        not laid out for that (sparse, non-contiguous): the caller goes param by param."""
         try:
-            g_addr = np.fromiter(map(_DATA_PTR, grads), dtype=np.intp, count=len(grads))
+            g_addr = _addresses(grads)
         except RuntimeError:  # a sparse gradient has no data pointer
             return False
         if not all(map(_IS_CONTIGUOUS, grads)):
             return False
-        direct_p = bucket.params[bucket.n_packed:]
-        if not all(map(_IS_CONTIGUOUS, direct_p)):
-            return False
-        p_addr = bucket.p_addr
-        if direct_p:  # packed params' addresses are fixed (checked by the plan), the rest may move
-            p_addr[bucket.n_packed:] = np.fromiter(map(_DATA_PTR, direct_p), dtype=np.intp,
-                                                    count=len(direct_p))
         step = int(bucket.steps[0]) + 1
-        self._launch(bucket, bucket.table, p_addr, g_addr, hp, step)
+        if all(map(_IS_CONTIGUOUS, bucket.params)):
+            self._launch(bucket, bucket.table, bucket.p_addr, g_addr, hp, step)
+            return True
+        strided = [not p.is_contiguous() for p in bucket.params]
+        dense = np.flatnonzero(~np.array(strided))
+        table = kernels.WorkTable.build([bucket.offsets[i] for i in dense],
+                                        [bucket.sizes[i] for i in dense])
+        self._launch(bucket, table, bucket.p_addr[dense], g_addr[dense], hp, step)
+        for i in np.flatnonzero(strided):
+            self._step_one(bucket, int(i), grads[i], hp, step)
         return True
 
-    def _step_one(self, bucket: Bucket, i: int, grad: torch.Tensor, hp: dict) -> None:
-        """Param ``i`` alone: the same kernel over a table of one tensor."""
+    def _step_one(self, bucket: Bucket, i: int, grad: torch.Tensor, hp: dict,
+                  step: int | None = None) -> None:
+        """Param ``i`` alone: the same kernel over a table of one tensor. A non-contiguous param
+        is stepped in a contiguous copy, written back through its own strides."""
         p = bucket.params[i]
         if p.numel() == 0:
             return
         g = grad.to(dtype=bucket.dtype, device="cpu").contiguous()
         p_data = p.detach()
-        # e.g. a param whose .data was replaced by a transposed view: stepped in a copy
         flat = p_data if p_data.is_contiguous() else p_data.contiguous()
         table = kernels.WorkTable.build([bucket.offsets[i]], [p.numel()])
         addr = (np.array([flat.data_ptr()], dtype=np.intp),
                 np.array([g.data_ptr()], dtype=np.intp))
-        self._launch(bucket, table, *addr, hp, int(bucket.steps[i]) + 1)
+        self._launch(bucket, table, *addr, hp, int(bucket.steps[i]) + 1 if step is None else step)
         if flat is not p_data:
             p_data.copy_(flat)
 
@@ -323,33 +359,22 @@ class FusedEngine:
         return plan
 
     def _layout(self, b: Bucket) -> None:
-        opt = self.optimizer
+        """Offsets of each param's moments in the flat buffers (8-bit: from a block boundary);
+        the params themselves stay where they are."""
         align = codecs.BLOCK if b.precision == "8bit" else 16
-        b.params.sort(key=lambda p: p.numel() >= DIRECT_MIN)  # stable: packed first, group order
-        b.n_packed = sum(p.numel() < DIRECT_MIN for p in b.params)
+        b.sizes = list(map(_NUMEL, b.params))
         offset = 0
-        for i, p in enumerate(b.params):
+        for n in b.sizes:
             b.offsets.append(offset)
-            offset += -(-p.numel() // align) * align
-            if i + 1 == b.n_packed:
-                b.packed_end = offset
-        total = offset
-        if b.n_packed:
-            b.flat_p = torch.zeros(b.packed_end, dtype=b.dtype)
-        self._allocate_state(b, total)
+            offset += -(-n // align) * align
+        self._allocate_state(b, offset)
         b.steps = torch.zeros(len(b.params), dtype=_get_scalar_dtype())
         b.initialized = np.zeros(len(b.params), dtype=bool)
         for i, p in enumerate(b.params):
-            lo, n = b.offsets[i], p.numel()
-            if i < b.n_packed:
-                view = b.flat_p[lo:lo + n].view(p.shape)
-                view.copy_(p.detach())
-                p.data = view
-            if opt.state.get(p):
+            if self.optimizer.state.get(p):
                 self._adopt_state(b, i)
-        b.p_ptrs = [p.data_ptr() for p in b.params[:b.n_packed]]
-        b.p_addr = np.array([p.data_ptr() for p in b.params], dtype=np.intp)
-        b.table = kernels.WorkTable.build(b.offsets, [p.numel() for p in b.params])
+        b.p_addr = _addresses(b.params)
+        b.table = kernels.WorkTable.build(b.offsets, b.sizes)
 
     @staticmethod
     def _allocate_state(b: Bucket, total: int) -> None:
