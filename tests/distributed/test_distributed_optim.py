@@ -100,7 +100,6 @@ def test_zero_redundancy_optimizer_both_bucket_modes_equal_single_process():
                 torch.testing.assert_close(rank[name]["dist"], result["ref"], msg=name)
 
 
-@pytest.mark.xfail(strict=True, reason="engine re-points p.data: fixed on branch inplace")
 def test_zero_bucket_view_with_the_engine_equals_single_process():
     configs = {f"{p}-engine-bucket": {"state_precision": p, "fused": True,
                                       "parameters_as_bucket_view": True} for p in PRECISIONS}
