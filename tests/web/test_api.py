@@ -9,10 +9,10 @@ import urllib.request
 
 import numpy as np
 import pytest
+from tests.web.conftest import post
 
 from adamkit.lab import run
 from adamkit.rules.hyperparameters import HYPERPARAMETERS
-from tests.web.conftest import post
 
 
 def test_sliders_are_the_declarations(server):

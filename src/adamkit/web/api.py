@@ -31,7 +31,7 @@ SWEEP_AXES = ("lr", "beta1", "beta2", "eps", "momentum", "alpha")
 
 def meta() -> dict:
     """Everything the page builds its controls from: optimizers, their sliders, the functions."""
-    optimizers = []
+    optimizers: list[dict[str, Any]] = []
     for name, v in rules.VARIANTS.items():
         optimizers.append({
             "name": name, "doc": v.doc, "rule": v.rule, "family": v.family,
@@ -193,8 +193,9 @@ def _axis(spec: Any, which: str, optimizer: str) -> tuple[str, np.ndarray]:
     n = inputs.integer(spec.get("n", 32), f"{which}.n", 1, LIMITS["sweep_axis"], "cells per axis")
     r = h.range
     top = r.high if math.isfinite(r.high) else 1e6
-    low = inputs.number(spec.get("low", h.search[0]), f"{which}.low", r.low, top)
-    high = inputs.number(spec.get("high", h.search[1]), f"{which}.high", r.low, top)
+    search = h.search or (r.low, top)
+    low = inputs.number(spec.get("low", search[0]), f"{which}.low", r.low, top)
+    high = inputs.number(spec.get("high", search[1]), f"{which}.high", r.low, top)
     if not low < high:
         raise BadRequest(f"{which}: low {low:g} must be below high {high:g}")
     if h.scale == "log":
@@ -288,7 +289,8 @@ def _finite(a) -> Any:
     a = np.asarray(a, dtype=np.float64)
     if np.isfinite(a).all():
         return a.tolist()
-    return np.where(np.isfinite(a), a, None).tolist()
+    out: np.ndarray = np.where(np.isfinite(a), a.astype(object), None)
+    return out.tolist()
 
 
 def _jsonable(d: dict) -> dict:

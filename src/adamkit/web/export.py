@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,8 @@ def export(body: dict) -> tuple[bytes, str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"race.{fmt}"
         draw(results, out, fmt)
-        return out.read_bytes(), FORMATS[fmt], f"race-{fn.name if fn.name.isidentifier() else 'expression'}.{fmt}"
+        name = fn.name if fn.name.isidentifier() else "expression"
+        return out.read_bytes(), FORMATS[fmt], f"race-{name}.{fmt}"
 
 
 def _bands(ax, fn, window) -> None:
@@ -122,14 +124,15 @@ def draw(results, out: Path, fmt: str) -> None:
     frame(steps)  # lay out with the full paths, then freeze the layout
     fig.canvas.draw()
     fig.set_layout_engine("none")
-    background = fig.canvas.copy_from_bbox(fig.bbox)
+    canvas: Any = fig.canvas  # the Agg canvas (MPLBACKEND=Agg via adamkit.lab.plots)
+    background = canvas.copy_from_bbox(fig.bbox)
     frames = []
     for t in frame_steps(steps, 60):
-        fig.canvas.restore_region(background)
+        canvas.restore_region(background)
         frame(int(t))
         for artist in dynamic:
             fig.draw_artist(artist)
-        frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+        frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     plt.close(fig)
     if fmt == "gif":
         _write_gif(frames, out, fps=12)

@@ -61,7 +61,8 @@ def parse_body(raw: bytes) -> dict:
     try:
         body = json.loads(raw or b"{}", parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, 5,000-digit ints
-        raise BadRequest(f"request body is not valid JSON: {str(exc).splitlines()[0][:120]}") from None
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise BadRequest(f"request body is not valid JSON: {reason}") from None
     if not isinstance(body, dict):
         raise BadRequest(f"request body must be a JSON object, got {type(body).__name__}")
     return body
@@ -71,7 +72,8 @@ def only(body: dict, allowed: set[str], what: str) -> None:
     """Refuse keys a request does not take (a misspelt key would otherwise be silently ignored)."""
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise BadRequest(f"{what} takes no {', '.join(map(repr, unknown))}; valid: {', '.join(sorted(allowed))}")
+        raise BadRequest(f"{what} takes no {', '.join(map(repr, unknown))}; "
+                         f"valid: {', '.join(sorted(allowed))}")
 
 
 def _refuse_constant(name: str):
