@@ -289,7 +289,8 @@ def _finite(a) -> Any:
     a = np.asarray(a, dtype=np.float64)
     if np.isfinite(a).all():
         return a.tolist()
-    out: np.ndarray = np.where(np.isfinite(a), a.astype(object), None)
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
     return out.tolist()
 
 
