@@ -20,10 +20,13 @@ import sys
 from adamkit import __version__
 from adamkit.errors import UsageError
 
-COMMAND_MODULES = ("adamkit.lab.cli", "adamkit.train.cli", "adamkit.bench.cli")
+COMMAND_MODULES = ("adamkit.lab.cli", "adamkit.train.cli", "adamkit.bench.cli", "adamkit.web.cli")
 # import name -> the package of pyproject.toml's ``torch`` extra that provides it
 OPTIONAL_DEPENDENCIES = {"torch": "torch", "numba": "numba", "sklearn": "scikit-learn", "PIL": "pillow"}
 INSTALL_EXTRA = 'pip install -c constraints.txt -e ".[torch]"'
+# import name -> package of the ``web`` extra (``adamkit serve``), named with its own install line
+WEB_DEPENDENCIES = {"starlette": "starlette", "uvicorn": "uvicorn", "imageio_ffmpeg": "imageio-ffmpeg"}
+INSTALL_WEB_EXTRA = 'pip install -c constraints.txt -e ".[web]"'
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,10 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ModuleNotFoundError as exc:
         package = missing_dependency(exc)
-        if package is None:
+        web_package = WEB_DEPENDENCIES.get((exc.name or "").partition(".")[0])
+        if package is None and web_package is None:
             raise
-        print(f"adamkit: error: 'adamkit {command}' needs {package}, which is not installed; "
-              f"install it with: {INSTALL_EXTRA}", file=sys.stderr)
+        print(f"adamkit: error: 'adamkit {command}' needs {package or web_package}, which is not "
+              f"installed; install it with: {INSTALL_EXTRA if package else INSTALL_WEB_EXTRA}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("adamkit: interrupted", file=sys.stderr)

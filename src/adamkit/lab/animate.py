@@ -80,8 +80,8 @@ def animate(results: Sequence[RunResult], out: str | Path, *, c: int = 0,
         ax.set_ylim(y0, y1)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
-    for i, r in enumerate(results):
-        st = plots.style(i)
+    for r in results:
+        st = plots.style(r.optimizer)
         (line,) = ax.plot([], [], lw=1.8, color=st["color"], linestyle=st["linestyle"],
                           label=plots.label(r, c), zorder=4)
         (head,) = ax.plot([], [], marker=st["marker"], markersize=8, color=st["color"],

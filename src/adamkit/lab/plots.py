@@ -1,8 +1,8 @@
 """Pictures of races: contour with paths, loss per step, 3-D surface, the 1-D view, phase diagrams.
 
-Every figure is titled, labelled and has a legend; colours are the Okabe-Ito palette (safe for
-the common colour-vision deficiencies) and every optimizer also gets its own marker, so lines are
-told apart without colour. Matplotlib runs on the Agg backend (files only, no display).
+Every figure is titled, labelled and has a legend; each optimizer has one fixed colour and marker
+(:mod:`adamkit.lab.style`, shared with the page), so lines are told apart without colour too.
+Matplotlib runs on the Agg backend (files only, no display).
 """
 
 from __future__ import annotations
@@ -19,21 +19,16 @@ from matplotlib.colors import LogNorm  # noqa: E402
 
 from adamkit.lab.engine import RunResult  # noqa: E402
 from adamkit.lab.functions import TestFunction  # noqa: E402
+from adamkit.lab.style import optimizer_style  # noqa: E402
 
-# Okabe & Ito (2008), "Color Universal Design"; yellow last (weak on a light background)
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-           "#F0E442"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h"]
 LINESTYLES = ["-", "--", "-.", ":"]
 
 
-def style(i: int) -> dict:
-    """Colour, marker and line style of the i-th optimizer (the same in every figure)."""
-    return {
-        "color": PALETTE[i % len(PALETTE)],
-        "marker": MARKERS[i % len(MARKERS)],
-        "linestyle": LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)],
-    }
+def style(name: str, repeat: int = 0) -> dict:
+    """Colour, marker and line style of the optimizer called ``name``: fixed per name (see
+    :mod:`adamkit.lab.style`), so every figure and the page agree; ``repeat`` > 0 dashes a second
+    line of the same optimizer."""
+    return {**optimizer_style(name), "linestyle": LINESTYLES[repeat % len(LINESTYLES)]}
 
 
 def label(result: RunResult, c: int = 0) -> str:
@@ -127,10 +122,11 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
     for i, r in enumerate(results):
         p = r.path[c]
         ax.plot(p[:, 0], p[:, 1], lw=1.8, markersize=4, markevery=_markevery(len(p)),
-                label=label(r, c), zorder=4 + (len(results) - i) / 100, alpha=0.9, **style(i))
+                label=label(r, c), zorder=4 + (len(results) - i) / 100, alpha=0.9,
+                **style(r.optimizer))
         last = p[np.isfinite(p).all(axis=1)][-1]
         ax.plot(*last, marker="o", markersize=7, markerfacecolor="white",
-                markeredgecolor=style(i)["color"], markeredgewidth=2, zorder=6)
+                markeredgecolor=style(r.optimizer)["color"], markeredgewidth=2, zorder=6)
     start = results[0].path[c, 0]
     ax.plot(*start, marker="o", markersize=10, color="black", linestyle="none", label="start",
             zorder=6)
@@ -156,9 +152,9 @@ def plot_1d(results: Sequence[RunResult], out=None, *, c: int = 0, title: str | 
     xs = np.linspace(x0, x1, 400)
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     ax.plot(xs, fn.value(xs[:, None]), color="0.3", lw=2, label=f"f(x) = {fn.formula}")
-    for i, r in enumerate(results):
+    for r in results:
         x = r.path[c, :, 0]
-        ax.plot(x, r.loss[c], lw=1.2, markersize=5, label=label(r, c), alpha=0.85, **style(i))
+        ax.plot(x, r.loss[c], lw=1.2, markersize=5, label=label(r, c), alpha=0.85, **style(r.optimizer))
     if len(fn.minima):
         ax.plot(fn.minima[:, 0], fn.value(fn.minima), linestyle="none", marker="*",
                 markersize=16, color="#F0E442", markeredgecolor="black", label="minimum")
@@ -177,10 +173,10 @@ def plot_loss(results: Sequence[RunResult], out=None, *, c: int = 0, title: str 
     fn = results[0].function
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     steps = np.arange(results[0].steps + 1)
-    for i, r in enumerate(results):
+    for r in results:
         y = r.loss[c] - (fn.f_min if fn.f_min is not None else 0.0)
         ax.plot(steps, y, lw=1.8, markersize=4, markevery=_markevery(len(steps)),
-                label=label(r, c), **style(i))
+                label=label(r, c), **style(r.optimizer))
     if fn.f_min is not None:
         ax.set_yscale("log")
         ax.set_ylabel("f(x) - f*  (log scale; exact zeros are not drawn)")
@@ -209,13 +205,13 @@ def plot_surface(results: Sequence[RunResult], out=None, *, c: int = 0,
     ax.plot_surface(X, Y, height(Z), cmap="Greys_r", alpha=0.45, linewidth=0,
                     antialiased=True, rcount=60, ccount=60)
     (x0, x1), (y0, y1) = fn.window
-    for i, r in enumerate(results):
+    for r in results:
         p, z = r.path[c], r.loss[c]
         inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
         p = np.where(inside[:, None], p, np.nan)
         ax.plot(p[:, 0], p[:, 1], height(np.where(inside, z, np.nan)), lw=2,
                 markersize=3, markevery=_markevery(len(p)), label=label(r, c), zorder=5,
-                **style(i))
+                **style(r.optimizer))
     if len(fn.minima):
         ax.plot(fn.minima[:, 0], fn.minima[:, 1], height(fn.value(fn.minima)), "*",
                 markersize=14, color="#F0E442", markeredgecolor="black", label="global minimum")

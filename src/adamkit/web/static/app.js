@@ -1,0 +1,260 @@
+// The page's state, its URL, and the requests: every number shown is computed by the server.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const app = {
+  meta: null, fn: null, surface: null, runs: [], sweep: null, t: 0, playing: false,
+  state: { function: "rosenbrock", start: null, steps: 1000, optimizers: [], inspect: 0, sweepY: "beta1" },
+  cards: [], latency: null,
+};
+window.adamkitApp = app; // the browser tests read the drawn runs and the measured latency here
+
+async function api(path, body) {
+  const response = await fetch(path, body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    const message = (await response.json().catch(() => ({}))).error || `HTTP ${response.status}`;
+    throw Object.assign(new Error(message), { status: response.status });
+  }
+  return response;
+}
+
+function showError(message) {
+  $("error").hidden = !message;
+  $("error").textContent = message || "";
+}
+
+// --- the URL holds the whole state, so a link reproduces the picture ------------------------------
+function saveState() {
+  history.replaceState(null, "", "#" + encodeURIComponent(JSON.stringify(app.state)));
+}
+function loadState() {
+  try { return JSON.parse(decodeURIComponent(location.hash.slice(1))); } catch { return null; }
+}
+
+function defaults(name) {
+  const info = app.meta.optimizers.find((o) => o.name === name);
+  return { name, hp: { ...info.defaults, lr: app.fn.default_lr[name] } };
+}
+
+function body(extra) {
+  return { function: app.state.function, start: app.state.start, steps: app.state.steps, ...extra };
+}
+
+// --- computing: one request per optimizer, so moving one slider recomputes one path ----------------
+async function recompute(indices, t0 = performance.now()) {
+  saveState();
+  const jobs = indices.map(async (k) => {
+    const o = app.state.optimizers[k];
+    const inspect = k === app.state.inspect ? 0 : null;
+    const r = await (await api("/api/run", body({ optimizers: [{ name: o.name, hyperparameters: o.hp }], internals: inspect }))).json();
+    return [k, r.runs[0]];
+  });
+  let results;
+  try { results = await Promise.all(jobs); } catch (e) { showError(e.message); return; }
+  showError(null);
+  for (const [k, run] of results) app.runs[k] = decorate(run, k);
+  if (!app.playing) app.t = app.state.steps;
+  redraw();
+  app.latency = performance.now() - t0;
+  scheduleSweep();
+}
+
+function decorate(run, k) {
+  const info = app.meta.optimizers.find((o) => o.name === run.name);
+  const earlier = app.state.optimizers.slice(0, k).filter((o) => o.name === run.name).length;
+  return { ...run, color: info.color, dash: earlier > 0 };
+}
+
+let sweepTimer = null;
+function scheduleSweep() {
+  clearTimeout(sweepTimer);
+  sweepTimer = setTimeout(computeSweep, 150);
+}
+
+async function computeSweep() {
+  const o = app.state.optimizers[app.state.inspect];
+  if (!o || app.fn.dim !== 2) { app.sweep = null; Draw.sweep($("sweep"), null); return; }
+  const axes = app.meta.sweep_axes.filter((a) => a !== "lr" && app.meta.optimizers.find((m) => m.name === o.name).sliders.includes(a));
+  const ySelect = $("sweep-y");
+  ySelect.replaceChildren(...axes.map((a) => new Option(a, a, false, a === app.state.sweepY)));
+  if (!axes.includes(app.state.sweepY)) app.state.sweepY = axes[0];
+  if (!app.state.sweepY) { $("sweep-info").textContent = `${o.name} has only lr to sweep`; return; }
+  const hp = { ...o.hp }; delete hp.lr; delete hp[app.state.sweepY];
+  const t0 = performance.now();
+  try {
+    app.sweep = await (await api("/api/sweep", body({
+      optimizer: { name: o.name, hyperparameters: hp },
+      x: { name: "lr", n: 64 }, y: { name: app.state.sweepY, n: 64 },
+    }))).json();
+  } catch (e) { $("sweep-info").textContent = e.message; return; }
+  drawSweep();
+  $("sweep-info").textContent = `${app.sweep.configurations} runs × ${app.sweep.steps} steps of ${o.name} in ` +
+    `${(app.sweep.seconds * 1000).toFixed(0)} ms (${app.sweep.engine} path); round trip ${(performance.now() - t0).toFixed(0)} ms`;
+}
+
+function drawSweep() {
+  const o = app.state.optimizers[app.state.inspect];
+  app.sweepLayout = Draw.sweep($("sweep"), app.sweep, o && { x: o.hp.lr, y: o.hp[app.state.sweepY] });
+}
+
+// --- drawing ---------------------------------------------------------------------------------------
+function redraw() {
+  const view = { fn: app.fn, surface: app.surface, runs: app.runs, t: app.t, start: app.state.start,
+    steps: app.state.steps, inspect: app.state.inspect };
+  Draw.map($("map"), view);
+  Draw.loss($("loss"), view);
+  const inspected = app.runs[app.state.inspect];
+  Controls.internalsTable($("internals"), inspected, app.t);
+  Draw.internalsChart($("internals-chart"), inspected, app.t);
+  app.cards.forEach((c, k) => Controls.result(c.result, app.runs[k]));
+  $("frame").max = app.state.steps; $("frame").value = app.t;
+  $("frame-label").textContent = `step ${app.t} of ${app.state.steps}`;
+  $("legend").replaceChildren(...app.runs.filter(Boolean).map((r) => {
+    const s = document.createElement("span"); s.style.setProperty("--c", r.color);
+    s.textContent = `${r.name} lr=${Controls.show(r.hyperparameters.lr)}${r.diverged_step !== null ? ` ✕ diverged at ${r.diverged_step}` : ""}`;
+    return s;
+  }));
+  drawSweep();
+}
+
+function buildCards() {
+  const box = $("optimizers");
+  box.replaceChildren();
+  app.cards = app.state.optimizers.map((entry, k) => {
+    const c = Controls.card(app.meta, entry, () => recompute([k]), () => {
+      app.state.optimizers.splice(k, 1); app.runs.splice(k, 1);
+      app.state.inspect = Math.min(app.state.inspect, Math.max(app.state.optimizers.length - 1, 0));
+      buildCards(); recompute([...app.state.optimizers.keys()]);
+    });
+    box.append(c.el);
+    return c;
+  });
+  $("inspect").replaceChildren(...app.state.optimizers.map((o, k) => new Option(`${k + 1}. ${o.name}`, k, false, k === app.state.inspect)));
+}
+
+// --- the function: a registered one, or an expression checked by the server's safe parser ---------
+async function setFunction(spec, keepStart) {
+  let fn;
+  try { fn = await (await api("/api/function", { function: spec })).json(); } catch (e) {
+    $("expression-error").hidden = false; $("expression-error").textContent = e.message; return false;
+  }
+  $("expression-error").hidden = true;
+  app.fn = fn; app.state.function = spec;
+  $("formula").textContent = `f = ${fn.formula}   (${fn.description})`;
+  if (!keepStart || !app.state.start || app.state.start.length !== fn.dim) app.state.start = [...fn.start];
+  const s = await (await api("/api/surface", { function: spec, n: 200 })).json();
+  if (fn.dim === 2) s.image = Draw.surfaceImage(s);
+  app.surface = s;
+  return true;
+}
+
+async function start() {
+  app.meta = await (await api("/api/meta")).json();
+  const saved = loadState();
+  for (const f of app.meta.functions) $("function").add(new Option(`${f.name}: ${f.formula}`, f.name));
+  $("function").add(new Option("(expression typed below)", ""));
+  for (const o of app.meta.optimizers) $("add-name").add(new Option(o.name, o.name));
+  Object.assign(app.state, saved || {});
+  if (!(await setFunction(app.state.function, true))) await setFunction("rosenbrock", false);
+  const known = app.meta.functions.some((f) => f.name === app.state.function);
+  $("function").value = known ? app.state.function : "";
+  if (!known) $("expression").value = app.state.function;
+  $("steps").value = app.state.steps;
+  if (!app.state.optimizers.length) app.state.optimizers = ["adam", "sgd", "momentum", "rmsprop"].map(defaults);
+  buildCards();
+  wire();
+  await recompute([...app.state.optimizers.keys()]);
+}
+
+function wire() {
+  const all = () => [...app.state.optimizers.keys()];
+  $("function").onchange = async () => {
+    if (!$("function").value) { $("expression").focus(); return; }
+    $("expression").value = "";
+    await setFunction($("function").value, false);
+    app.state.optimizers.forEach((o) => { o.hp.lr = app.fn.default_lr[o.name]; });
+    buildCards(); recompute(all());
+  };
+  $("expression").onchange = async () => {
+    if (await setFunction($("expression").value.trim(), false)) {
+      $("function").value = "";
+      app.state.optimizers.forEach((o) => { o.hp.lr = app.fn.default_lr[o.name]; });
+      buildCards(); recompute(all());
+    }
+  };
+  $("steps").onchange = () => {
+    const n = Math.round(Number($("steps").value));
+    if (!(n >= 1 && n <= app.meta.limits.steps)) { showError(`steps ${$("steps").value} must be in [1, ${app.meta.limits.steps}]`); return; }
+    app.state.steps = n; recompute(all());
+  };
+  // click or drag on the map: the start point follows the pointer, paths recompute as it moves
+  let dragging = false;
+  const place = (e) => {
+    const canvas = $("map"), r = canvas.getBoundingClientRect();
+    const T = Draw.transform(canvas, app.fn.dim === 2 ? app.fn.window : [app.fn.window[0], [0, 1]]);
+    const px = ((e.clientX - r.left) * canvas.width) / r.width, py = ((e.clientY - r.top) * canvas.height) / r.height;
+    app.state.start = app.fn.dim === 2 ? [Number(T.x(px).toPrecision(4)), Number(T.y(py).toPrecision(4))] : [Number(T.x(px).toPrecision(4))];
+    recompute(all());
+  };
+  $("map").onpointerdown = (e) => { dragging = true; place(e); };
+  $("map").onpointermove = (e) => { if (dragging) place(e); };
+  window.addEventListener("pointerup", () => { dragging = false; });
+  $("add").onclick = () => {
+    app.state.optimizers.push(defaults($("add-name").value));
+    buildCards(); recompute([app.state.optimizers.length - 1]);
+  };
+  $("inspect").onchange = () => { app.state.inspect = Number($("inspect").value); recompute([app.state.inspect]); };
+  $("sweep-y").onchange = () => { app.state.sweepY = $("sweep-y").value; saveState(); computeSweep(); };
+  $("sweep").onclick = (e) => {
+    if (!app.sweep || !app.sweepLayout) return;
+    const { L, H, cw, ch } = app.sweepLayout, canvas = $("sweep"), r = canvas.getBoundingClientRect();
+    const px = ((e.clientX - r.left) * canvas.width) / r.width, py = ((e.clientY - r.top) * canvas.height) / r.height;
+    const i = Math.floor((px - L) / cw), j = Math.floor((4 + H - py) / ch);
+    if (i < 0 || j < 0 || i >= app.sweep.x.values.length || j >= app.sweep.y.values.length) return;
+    const o = app.state.optimizers[app.state.inspect];
+    o.hp.lr = app.sweep.x.values[i]; o.hp[app.sweep.y.name] = app.sweep.y.values[j];
+    buildCards(); recompute([app.state.inspect]);
+  };
+  $("tune").onclick = async () => {
+    $("tune").disabled = true; $("tune").textContent = "tuning…";
+    try {
+      const r = await (await api("/api/tune", body({ optimizers: app.state.optimizers.map((o) => ({ name: o.name })) }))).json();
+      r.tuned.forEach((t, k) => Object.assign(app.state.optimizers[k].hp, t.hyperparameters));
+      buildCards(); await recompute(all());
+    } catch (e) { showError(e.message); }
+    $("tune").disabled = false; $("tune").textContent = "tune fairly";
+  };
+  // playback: the paths grow step by step; speed is steps per animation frame
+  const tick = () => {
+    if (!app.playing) return;
+    app.t = Math.min(app.t + Number($("speed").value), app.state.steps);
+    redraw();
+    if (app.t >= app.state.steps) { app.playing = false; $("play").textContent = "▶ play"; return; }
+    requestAnimationFrame(tick);
+  };
+  $("play").onclick = () => {
+    app.playing = !app.playing;
+    $("play").textContent = app.playing ? "❚❚ pause" : "▶ play";
+    if (app.playing) { if (app.t >= app.state.steps) app.t = 0; requestAnimationFrame(tick); }
+  };
+  $("step").onclick = () => { app.playing = false; $("play").textContent = "▶ play"; app.t = Math.min(app.t + 1, app.state.steps); redraw(); };
+  $("frame").oninput = () => { app.t = Number($("frame").value); redraw(); };
+  const payload = () => body({ optimizers: app.state.optimizers.map((o) => ({ name: o.name, hyperparameters: o.hp })) });
+  for (const b of document.querySelectorAll("button[data-format]")) {
+    b.onclick = async () => {
+      b.disabled = true;
+      try {
+        const blob = await (await api("/api/export", { ...payload(), format: b.dataset.format })).blob();
+        const a = $("download"); a.href = URL.createObjectURL(blob); a.download = `race.${b.dataset.format}`; a.click();
+      } catch (e) { showError(e.message); }
+      b.disabled = false;
+    };
+  }
+  $("command-button").onclick = async () => {
+    try { $("command").textContent = (await (await api("/api/run", payload())).json()).command; } catch (e) { showError(e.message); }
+  };
+}
+
+start().catch((e) => showError(e.message));
