@@ -1,0 +1,96 @@
+"""Where a study lives: a journal file in the run directory by default, a database to scale.
+
+- no ``--storage``: ``OUT/study.journal``, Optuna's ``JournalStorage`` over a
+  ``JournalFileBackend``: an append-only log that several local worker processes share through a
+  file lock, without SQLite's "database is locked" (optuna#820, #4994). It has no heartbeat, so a
+  local worker that dies mid-trial is found by its process id (see ``study.fail_dead_trials``).
+- ``postgresql://USER[:PASSWORD]@HOST:PORT/DB`` (or ``mysql://``): Optuna's ``RDBStorage`` with
+  a heartbeat: every running trial records a beat every ``heartbeat`` seconds, and a trial
+  silent for ``grace`` seconds is marked failed by the next worker that looks, which re-queues
+  its configuration. ``pool_pre_ping`` drops dead connections, and ``close`` disposes the
+  engine's pool, so workers do not leak connections (optuna#1347).
+- ``sqlite:///FILE``: accepted with a 60 s lock timeout, for one worker; use a journal file or a
+  server for several.
+- a path ending in ``.journal``: that journal file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adamkit.errors import UsageError
+
+SERVER_SCHEMES = ("postgresql", "mysql")
+VALID = "postgresql://USER:PASSWORD@HOST:PORT/DB, mysql://..., sqlite:///FILE or FILE.journal"
+
+
+@dataclass
+class Storage:
+    optuna: Any  # the optuna storage object
+    shown: str  # where it is, password hidden
+    heartbeat: bool  # whether stale running trials are failed by heartbeat
+
+    def close(self) -> None:
+        engine = getattr(self.optuna, "engine", None)
+        if hasattr(self.optuna, "remove_session"):
+            self.optuna.remove_session()
+        if engine is not None:
+            engine.dispose()
+
+
+def hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int = 120,
+                 failed_trial_callback=None) -> Storage:
+    """The storage for ``url`` (None: ``out/study.journal``); a UsageError names a malformed
+    URL or an unreachable database."""
+    if url is None or url.endswith(".journal"):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        path = Path(url) if url else out / "study.journal"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Storage(JournalStorage(JournalFileBackend(str(path))), str(path), False)
+    scheme = url.partition("://")[0].partition("+")[0]
+    if "://" not in url or scheme not in (*SERVER_SCHEMES, "sqlite"):
+        raise UsageError(f"malformed storage URL {hide_password(url)!r}; valid: {VALID}")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise UsageError(f"malformed storage URL {hide_password(url)!r}: {exc}; valid: {VALID}") \
+            from None
+    if scheme in SERVER_SCHEMES and not (parsed.host and parsed.database):
+        raise UsageError(f"malformed storage URL {hide_password(url)!r}: it names no host or "
+                         f"database; valid: {VALID}")
+    if heartbeat < 1 or grace <= heartbeat:
+        raise UsageError(f"--heartbeat {heartbeat} must be >= 1 and below --grace {grace}")
+    return _rdb(url, scheme, heartbeat, grace, failed_trial_callback)
+
+
+def _rdb(url: str, scheme: str, heartbeat: int, grace: int, failed_trial_callback) -> Storage:
+    from optuna.storages import RDBStorage
+    from sqlalchemy.exc import SQLAlchemyError
+
+    shown = hide_password(url)
+    if scheme == "sqlite":
+        engine = {"connect_args": {"timeout": 60}}
+    else:
+        # connect_timeout: an unreachable server is reported in seconds, not after TCP's minutes
+        engine = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    try:
+        storage = RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                             grace_period=grace, failed_trial_callback=failed_trial_callback)
+    except ModuleNotFoundError:
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise UsageError(f"cannot reach database {shown}: {reason[0] if reason else exc}") from None
+    return Storage(storage, shown, True)
