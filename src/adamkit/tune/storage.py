@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,20 +77,36 @@ def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int 
 
 
 def _rdb(url: str, scheme: str, heartbeat: int, grace: int, failed_trial_callback) -> Storage:
+    import inspect
+
+    from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RDBStorage
     from sqlalchemy.exc import SQLAlchemyError
 
     shown = hide_password(url)
+    if url.startswith("postgresql://"):
+        # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the tune extra ships psycopg2
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    # Optuna 4.9 renamed failed_trial_callback (now deprecated) to heartbeat_stale_trial_callback
+    takes = inspect.signature(RDBStorage).parameters
+    callback = ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in takes
+                else "failed_trial_callback")
     if scheme == "sqlite":
         engine = {"connect_args": {"timeout": 60}}
     else:
         # connect_timeout: an unreachable server is reported in seconds, not after TCP's minutes
         engine = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     try:
-        storage = RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
-                             grace_period=grace, failed_trial_callback=failed_trial_callback)
-    except ModuleNotFoundError:
-        raise
+        with warnings.catch_warnings():  # Optuna marks heartbeats experimental; we rely on them
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            storage = RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                                 grace_period=grace, **{callback: failed_trial_callback})
+    except ImportError as exc:  # Optuna wraps a missing driver
+        cause = exc.__cause__ if isinstance(exc.__cause__, ModuleNotFoundError) else exc
+        if getattr(cause, "name", None) in ("psycopg2", None):
+            raise cause from None  # the tune extra's driver: the CLI names the extra
+        raise UsageError(f"storage URL {shown} needs the Python module {cause.name}, which is not "
+                         f"installed; postgresql:// uses psycopg2 (the tune extra)") from None
     except (SQLAlchemyError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise UsageError(f"cannot reach database {shown}: {reason[0] if reason else exc}") from None

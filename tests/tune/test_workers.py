@@ -1,0 +1,97 @@
+"""Many workers, one study in a real PostgreSQL server: exact counts, no duplicates, a killed
+worker's trial failed by heartbeat and re-run by the others."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.tune.conftest import free_port, run_tune, tune_command, tune_env
+
+optuna = pytest.importorskip("optuna")
+pytest.importorskip("psycopg2")
+
+TRIALS = 12
+
+
+def _study(url: str, name: str):
+    storage = optuna.storages.RDBStorage(url)
+    try:
+        return optuna.load_study(study_name=name, storage=storage), storage
+    except KeyError:
+        storage.engine.dispose()
+        return None, None
+
+
+def _running_trial_of(url: str, name: str, pid: int):
+    study, storage = _study(url, name)
+    if study is None:
+        return None
+    try:
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            if str(t.user_attrs.get("worker", "")).endswith(f":{pid}"):
+                return t.number
+        return None
+    finally:
+        storage.engine.dispose()
+
+
+def test_three_workers_share_one_study_and_a_killed_workers_trial_is_rerun(postgres, tmp_path):
+    args = ["--function", "rosenbrock", "--steps", "20000", "--optimizers", "adam",
+            "--lr", "1e-4:1", "--trials", str(TRIALS), "--storage", postgres, "--study", "three",
+            "--heartbeat", "1", "--grace", "3", "--quiet", "--no-plots"]
+    workers = [subprocess.Popen(tune_command(*args, "--out", str(tmp_path / f"w{i}")),
+                                cwd=tmp_path, env=tune_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for i in range(3)]
+    victim = workers[0]
+    killed = None
+    deadline = time.time() + 90
+    while killed is None and time.time() < deadline and victim.poll() is None:
+        killed = _running_trial_of(postgres, "three:adam", victim.pid)
+        if killed is None:
+            time.sleep(0.02)
+    assert killed is not None, "the first worker never ran a trial"
+    victim.send_signal(signal.SIGKILL)  # mid-trial: no chance to tell the study anything
+    victim.communicate()  # reaps it and closes its pipes
+    for w in workers[1:]:
+        out, err = w.communicate(timeout=180)
+        assert w.returncode == 0, err
+
+    study, storage = _study(postgres, "three:adam")
+    try:
+        trials = study.get_trials(deepcopy=False)
+    finally:
+        storage.engine.dispose()
+    states = optuna.trial.TrialState
+    complete = [t for t in trials if t.state == states.COMPLETE]
+    assert len(complete) == TRIALS  # exact, though three workers raced for the last slots
+    assert sorted(t.user_attrs["slot"] for t in complete) == list(range(TRIALS))
+    assert len({t.params["lr"] for t in complete}) == TRIALS  # no configuration ran twice
+    assert not [t for t in trials if t.state in (states.RUNNING, states.WAITING)]
+    dead = trials[killed]
+    assert dead.state == states.FAIL and not dead.user_attrs.get("surplus")
+    rerun = [t for t in complete if t.user_attrs.get("retry_of") == killed]
+    assert len(rerun) == 1 and rerun[0].user_attrs["retry_reason"] == "heartbeat"
+    assert rerun[0].params == dead.params and rerun[0].user_attrs["slot"] == dead.user_attrs["slot"]
+    workers_seen = {t.user_attrs["worker"] for t in complete}
+    assert len(workers_seen) >= 2  # the survivors shared the work
+
+
+def test_an_unreachable_database_is_one_line(tmp_path):
+    url = f"postgresql://adamkit@127.0.0.1:{free_port()}/nowhere"
+    done = run_tune("--function", "booth", "--trials", "2", "--storage", url, "--out",
+                    str(tmp_path / "t"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"adamkit: error: cannot reach database {url}")
+
+
+@pytest.mark.parametrize("url", ["postgres:/nohost", "redis://127.0.0.1/0", "postgresql://"])
+def test_a_malformed_storage_url_is_one_line_naming_it(tmp_path, url):
+    done = run_tune("--function", "booth", "--trials", "2", "--storage", url, "--out",
+                    str(tmp_path / "t"), cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "malformed storage URL" in done.stderr and repr(url) in done.stderr
