@@ -220,7 +220,8 @@ def _tune_one(st, sp, objective, s: dict, opt: str, out: Path, store: Storage,
     target = int(st.user_attrs["target"])
     if objective.kind == "lab" and s["strategy"] in ("grid", "random"):
         ran = study.run_batched(st, sp, lambda configs: objective.evaluate_batch(opt, configs),
-                                strategy=s["strategy"], seed=s["seed"], target=target)
+                                strategy=s["strategy"], seed=s["seed"], target=target,
+                                add_trials=store.add_trials)
         if bar is not None:
             bar.update(ran)
         return "done"

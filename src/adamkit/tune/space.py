@@ -101,17 +101,16 @@ def _parse_value(name: str, text: Any) -> Any:
     if not isinstance(text, str):
         return _check(name, text, text)
     t = text.strip()
-    try:
-        if name == "batch_size":
-            return _check(name, int(t), text)
-        if h is not None and h.kind == "float":
-            return _check(name, float(t), text)
-        if h is not None and h.kind == "bool":
-            if t.lower() not in ("true", "false"):
-                raise UsageError(f"invalid {name} {text!r}; valid: true, false")
-            return t.lower() == "true"
-    except ValueError:
-        raise UsageError(f"invalid {name} {text!r}: not a number") from None
+    if name == "batch_size" or (h is not None and h.kind == "float"):
+        try:
+            number: Any = int(t) if name == "batch_size" else float(t)
+        except ValueError:
+            raise UsageError(f"invalid {name} {text!r}: not a number") from None
+        return _check(name, number, text)
+    if h is not None and h.kind == "bool":
+        if t.lower() not in ("true", "false"):
+            raise UsageError(f"invalid {name} {text!r}; valid: true, false")
+        return t.lower() == "true"
     return _check(name, t, text)
 
 

@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import JournalStorage, RDBStorage
+from optuna.storages.journal import BaseJournalBackend, JournalFileBackend
+
 from adamkit.errors import UsageError
 
 SERVER_SCHEMES = ("postgresql", "mysql")
@@ -33,6 +38,23 @@ class Storage:
     optuna: Any  # the optuna storage object
     shown: str  # where it is, password hidden
     heartbeat: bool  # whether stale running trials are failed by heartbeat
+    journal: Any = None  # the JournalFileBackend, for a journal file
+
+    def add_trials(self, study, trials: list) -> None:
+        """``study.add_trials(trials)``, as one journal write for a journal file.
+
+        Optuna appends (and fsyncs) the journal once per trial: 3 ms each here, so recording a
+        2,000-configuration batch took 6-17 s against 0.1 s for running it. The trials are
+        added to an in-memory copy of the journal instead, and its new entries appended at
+        once. Each entry is self-contained, so their place in the file does not matter.
+        """
+        if self.journal is None:
+            study.add_trials(trials)
+            return
+        memory = _MemoryJournal(self.journal.read_logs(0))
+        copy = optuna.load_study(study_name=study.study_name, storage=JournalStorage(memory))
+        copy.add_trials(trials)
+        self.journal.append_logs(memory.new)
 
     def close(self) -> None:
         engine = getattr(self.optuna, "engine", None)
@@ -51,12 +73,10 @@ def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int 
     """The storage for ``url`` (None: ``out/study.journal``); a UsageError names a malformed
     URL or an unreachable database."""
     if url is None or url.endswith(".journal"):
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
         path = Path(url) if url else out / "study.journal"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return Storage(JournalStorage(JournalFileBackend(str(path))), str(path), False)
+        backend = JournalFileBackend(str(path))
+        return Storage(JournalStorage(backend), str(path), False, backend)
     scheme = url.partition("://")[0].partition("+")[0]
     if "://" not in url or scheme not in (*SERVER_SCHEMES, "sqlite"):
         raise UsageError(f"malformed storage URL {hide_password(url)!r}; valid: {VALID}")
@@ -79,8 +99,6 @@ def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int 
 def _rdb(url: str, scheme: str, heartbeat: int, grace: int, failed_trial_callback) -> Storage:
     import inspect
 
-    from optuna.exceptions import ExperimentalWarning
-    from optuna.storages import RDBStorage
     from sqlalchemy.exc import SQLAlchemyError
 
     shown = hide_password(url)
@@ -111,3 +129,18 @@ def _rdb(url: str, scheme: str, heartbeat: int, grace: int, failed_trial_callbac
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise UsageError(f"cannot reach database {shown}: {reason[0] if reason else exc}") from None
     return Storage(storage, shown, True)
+
+
+
+class _MemoryJournal(BaseJournalBackend):
+    """A journal held in memory: the file's entries, then the ones written since."""
+
+    def __init__(self, logs) -> None:
+        self.old = list(logs)
+        self.new: list[dict] = []
+
+    def read_logs(self, log_number_from: int) -> list[dict]:
+        return (self.old + self.new)[log_number_from:]
+
+    def append_logs(self, logs: list[dict]) -> None:
+        self.new.extend(logs)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -151,6 +153,51 @@ def counts(study) -> dict[str, int]:
     }
 
 
+class Interrupts:
+    """Ctrl-C raises KeyboardInterrupt only while a trial evaluates; during Optuna's bookkeeping
+    (asking for a trial, telling its result, writing the journal) it is held until that is done.
+
+    Optuna 5.1 fails with UnboundLocalError when interrupted while it tells a result, and a
+    journal entry cut in half is a corrupt study. ``check()`` raises a held interrupt at a
+    safe point. Only the main thread receives signals; elsewhere this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.evaluating = False
+        self.pending = False
+
+    def _handler(self, signum, frame) -> None:
+        if self.evaluating:
+            self.evaluating = False
+            raise KeyboardInterrupt
+        self.pending = True
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    @contextlib.contextmanager
+    def evaluation(self):
+        self.check()
+        self.evaluating = True
+        try:
+            yield
+        finally:
+            self.evaluating = False
+
+    def check(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
 def work(study, space: OptimizerSpace, evaluate: Callable, *, target: int, heartbeat: bool,
          deadline: float | None, poll: float = 1.0, on_trial: Callable | None = None) -> str:
     """Run trials of ``study`` until its ``target`` slots are finished; returns why it stopped
@@ -175,10 +222,19 @@ def work(study, space: OptimizerSpace, evaluate: Callable, *, target: int, heart
         trial.set_user_attr("config", config)
         t0 = time.perf_counter()
         try:
-            return evaluate(trial, config)
+            with interrupts.evaluation():
+                return evaluate(trial, config)
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - t0)
 
+    interrupts = Interrupts()
+    with interrupts.installed():
+        return _loop(study, objective, interrupts, current, target, heartbeat, deadline, poll,
+                     on_trial)
+
+
+def _loop(study, objective, interrupts: Interrupts, current: list[int], target: int,
+          heartbeat: bool, deadline: float | None, poll: float, on_trial) -> str:
     while True:
         if deadline is not None and time.time() >= deadline:
             return "timeout"
@@ -191,10 +247,12 @@ def work(study, space: OptimizerSpace, evaluate: Callable, *, target: int, heart
             continue
         try:
             study.optimize(objective, n_trials=1, catch=(), gc_after_trial=False)
+            interrupts.check()
         except Surplus:
             continue
         except KeyboardInterrupt:
-            _requeue_interrupted(study, current)
+            with Interrupts().installed():  # a second Ctrl-C must not cut the re-queueing short
+                _requeue_interrupted(study, current)
             raise
         if on_trial is not None:
             on_trial()
@@ -215,10 +273,9 @@ def _requeue_interrupted(study, current: list[int]) -> None:
 
 
 def run_batched(study, space: OptimizerSpace, evaluate_batch: Callable, *, strategy: str,
-                seed: int, target: int) -> int:
+                seed: int, target: int, add_trials: Callable) -> int:
     """Every missing slot's configuration in ONE batched evaluation, recorded as finished
     trials; returns how many ran. Slots already in the study (a resume) are not run again."""
-    import optuna
     from optuna.trial import TrialState
 
     done = {t.user_attrs.get("slot") for t in study.get_trials(
@@ -228,8 +285,20 @@ def run_batched(study, space: OptimizerSpace, evaluate_batch: Callable, *, strat
         return 0
     configs = [slot_config(space, strategy, seed, s) for s in slots]
     t0 = time.perf_counter()
-    values = evaluate_batch(configs)
-    seconds = (time.perf_counter() - t0) / len(slots)
+    interrupts = Interrupts()
+    with interrupts.installed():
+        with interrupts.evaluation():
+            values = evaluate_batch(configs)
+        _record_batch(study, space, slots, configs, values, (time.perf_counter() - t0) / len(slots),
+                      add_trials)
+        interrupts.check()  # Ctrl-C while recording: the batch is written whole, then we stop
+    return len(slots)
+
+
+def _record_batch(study, space: OptimizerSpace, slots, configs, values, seconds: float,
+                  add_trials: Callable) -> None:
+    import optuna
+
     dists = space.distributions()
     trials = []
     for slot, config, value in zip(slots, configs, values, strict=True):
@@ -238,8 +307,7 @@ def run_batched(study, space: OptimizerSpace, evaluate_batch: Callable, *, strat
             params=params, distributions={k: dists[k] for k in params}, value=value,
             user_attrs={"slot": slot, "config": config, "batched": True,
                         "seconds": seconds, "worker": f"{HOST}:{os.getpid()}"}))
-    study.add_trials(trials)
-    return len(trials)
+    add_trials(study, trials)
 
 
 def trial_dir(out: Path, optimizer: str, number: int) -> Path:
