@@ -7,7 +7,6 @@ import sys
 import textwrap
 
 import pytest
-
 from tests.tune.conftest import run_tune, tune_env
 
 pytest.importorskip("optuna")

@@ -9,12 +9,11 @@ import subprocess
 import time
 
 import pytest
+from tests.tune.conftest import run_tune, tune_command, tune_env
 
 from adamkit.lab import engine
-from adamkit.tune import search
-from adamkit.tune.space import OptimizerSpace
+from adamkit.tune import search, space
 from adamkit.tune.study import slot_config
-from tests.tune.conftest import run_tune, tune_command, tune_env
 
 optuna = pytest.importorskip("optuna")
 ParameterGrid = pytest.importorskip("sklearn.model_selection").ParameterGrid
@@ -68,11 +67,8 @@ def test_random_batches_draw_the_configurations_of_one_at_a_time_trials(tmp_path
     """Slot s's configuration is drawn from (seed, s): batched or not, worker or not."""
     report = search(function="booth", steps=10, optimizers=["adam"], strategy="random",
                     trials=5, seed=3, out=tmp_path / "r", plots=False)
-    sp = OptimizerSpace("adam", {})
-    from adamkit.tune import space as space_module
-
-    sp = space_module.build(["adam"], [{}], "random",
-                            {"adam": engine.hyperparameter_names("adam")})["adam"]
+    sp = space.build(["adam"], [{}], "random",
+                     {"adam": set(engine.hyperparameter_names("adam"))})["adam"]
     for r in report.trials:
         assert r["config"] == pytest.approx(slot_config(sp, "random", 3, r["slot"]))
 

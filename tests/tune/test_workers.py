@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from tests.tune.conftest import free_port, run_tune, tune_command, tune_env
 
 optuna = pytest.importorskip("optuna")

@@ -125,7 +125,7 @@ class TrainObjective:
         self.recipe, self.given, self.metric = recipe, dict(given), metric
         self.direction = METRICS[metric]
         self.base = resolve(recipe, self.given)  # checks the recipe, data set and model names
-        self._dataset = None
+        self._dataset: Any = None  # loaded by the first trial, shared by the rest
 
     def optimizers(self) -> tuple[str, ...]:
         from adamkit.train.optim_factory import OPTIMIZERS

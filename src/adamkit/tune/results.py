@@ -44,7 +44,7 @@ def _sort_key(direction: str):
 
 
 def _as_float(v) -> float:
-    return float(v) if not isinstance(v, str) else float(v.replace("inf", "inf"))
+    return float(v)  # a number, or "inf" / "-inf" as trials.jsonl writes them
 
 
 def finished(records: list[dict]) -> list[dict]:
@@ -145,11 +145,12 @@ def plots(out: Path, studies: dict[str, Any], records: list[dict], metric: str) 
                     s, target_name=metric)))
             for name, draw in figures:
                 try:
-                    ax = draw(study)
+                    ax: Any = draw(study)
                 except (ValueError, RuntimeError, ZeroDivisionError):  # too few distinct points
                     plt.close("all")
                     continue
-                fig = (ax[0] if hasattr(ax, "__len__") else ax).figure
+                first: Any = ax[0] if hasattr(ax, "__len__") else ax  # one Axes or an array
+                fig = first.figure
                 fig.set_size_inches(9, 5.5)
                 fig.tight_layout()
                 path = out / "plots" / f"{opt}-{name}.png"

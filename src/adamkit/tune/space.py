@@ -228,8 +228,7 @@ class OptimizerSpace:
 
     def distributions(self) -> dict[str, Any]:
         """Optuna distributions of the searched dimensions, by Optuna name."""
-        from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                          IntDistribution)
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         out: dict[str, Any] = {}
         for name, dim in self.searched.items():
@@ -337,8 +336,9 @@ def build(optimizers: Sequence[str], grids: list[dict], strategy: str,
         for grid in mine:
             for written, dim in grid.items():
                 name = canonical_name(written)
-                if isinstance(dims.get(name), tuple) and isinstance(dim, tuple):
-                    dim = tuple(dict.fromkeys((*dims[name], *dim)))  # several grids: every value
+                before = dims.get(name)
+                if isinstance(before, tuple) and isinstance(dim, tuple):
+                    dim = tuple(dict.fromkeys((*before, *dim)))  # several grids: every value
                 dims[name] = dim
         if not any(mine):
             if strategy == "grid":

@@ -109,6 +109,7 @@ def _rdb(url: str, scheme: str, heartbeat: int, grace: int, failed_trial_callbac
     takes = inspect.signature(RDBStorage).parameters
     callback = ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in takes
                 else "failed_trial_callback")
+    engine: dict[str, Any]
     if scheme == "sqlite":
         engine = {"connect_args": {"timeout": 60}}
     else:
