@@ -31,7 +31,8 @@ def _running_trial_of(url: str, name: str, pid: int):
         return None
     try:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            if str(t.user_attrs.get("worker", "")).endswith(f":{pid}"):
+            # once it has its parameters: from then on the trial is evaluating
+            if str(t.user_attrs.get("worker", "")).endswith(f":{pid}") and t.params:
                 return t.number
         return None
     finally:
