@@ -59,3 +59,22 @@ def test_the_leaderboard_and_the_best_command_are_printed(tmp_path):
     assert lines[0].split()[:4] == ["#", "optimizer", "trial", "log10(f_final"]
     assert "40 complete, 0 pruned, 0 failed" in done.stdout
     assert lines[-1].startswith("best: adamkit race --function booth --optimizers ")
+
+
+def test_the_best_race_command_reproduces_the_best_score(tmp_path):
+    import json
+    import math
+    import shlex
+
+    from adamkit import cli
+    from adamkit.tune import search
+
+    report = search(function="rosenbrock", steps=300, optimizers=["adam"], strategy="random",
+                    trials=30, out=tmp_path / "t", plots=False)
+    argv = shlex.split(report.best["command"])
+    assert argv[:2] == ["adamkit", "race"]
+    assert cli.main([*argv[1:], "--out", str(tmp_path / "race"), "--quiet"]) == 0
+    final = json.loads((tmp_path / "race" / "race.json").read_text())["optimizers"]["adam"]
+    # the command prints 6 significant digits of each value: the score agrees to ~1e-3
+    assert math.log10(max(final["final_loss"], 1e-16)) == pytest.approx(report.best["value"],
+                                                                          abs=0.05)

@@ -160,3 +160,10 @@ def test_bad_input_is_one_line_naming_the_value(tmp_path, flags, words):
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("adamkit: error: ")
     assert all(w in done.stderr for w in words), done.stderr
+
+
+def test_timeout_stops_starting_trials_and_says_so(tmp_path):
+    report = search(function="rosenbrock", steps=2000, optimizers=["adam"], trials=1000,
+                    timeout=1.0, out=tmp_path / "t", plots=False)
+    assert report.stopped == "timeout" and report.best["stopped"] == "timeout"
+    assert 1 <= len(report.trials) < 1000

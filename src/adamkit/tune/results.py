@@ -105,8 +105,11 @@ def leaderboard(records: list[dict], direction: str, metric: str, top: int = 10)
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     pruned = sum(r["state"] == "pruned" for r in records)
-    failed = sum(r["state"] == "fail" and not r["surplus"] for r in records)
-    lines.append(f"{len(finished(records))} complete, {pruned} pruned, {failed} failed "
+    failed = [r for r in records if r["state"] == "fail" and not r["surplus"]]
+    retried = {(r["optimizer"], r["retry_of"]) for r in records if r["retry_of"] is not None}
+    rerun = sum((r["optimizer"], r["number"]) in retried for r in failed)
+    lines.append(f"{len(finished(records))} complete, {pruned} pruned, {len(failed)} failed"
+                 f"{f' ({rerun} re-run)' if rerun else ''} "
                  f"({'lower' if direction == 'minimize' else 'higher'} {metric} is better)")
     return "\n".join(lines)
 

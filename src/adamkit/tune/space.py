@@ -138,9 +138,11 @@ def parse_dimension(name: str, text: Any) -> Dimension:
         return (_parse_value(name, text),)
     if ":" in text:
         parts = text.split(":")
-        if len(parts) not in (2, 3) or name == "schedule" or (
-                declaration(name) is not None and declaration(name).kind != "float"):  # type: ignore[union-attr]
-            raise UsageError(f"invalid range {text!r} for {name}; write LOW:HIGH or LOW:HIGH:N")
+        h = declaration(name)
+        numeric = name == "batch_size" or (h is not None and h.kind == "float")
+        if len(parts) not in (2, 3) or not numeric:
+            raise UsageError(f"invalid range {text!r} for {name}; write LOW:HIGH or LOW:HIGH:N "
+                             f"(numbers only)")
         low, high = (_parse_value(name, p) for p in parts[:2])
         if not low < high:
             raise UsageError(f"empty range {text!r} for {name}: LOW must be below HIGH")
