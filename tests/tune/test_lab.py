@@ -105,13 +105,18 @@ def test_ctrl_c_then_resume_completes_the_study_losing_and_repeating_nothing(tmp
             "--out", str(out), "--quiet", "--no-plots"]
     worker = subprocess.Popen(tune_command(*args), cwd=tmp_path, env=tune_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and worker.poll() is None:
-        if len([t for t in _journal_trials(out) if t.state.is_finished()]) >= 4:
-            break
-        time.sleep(0.05)
-    worker.send_signal(signal.SIGINT)
-    _, err = worker.communicate(timeout=60)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and worker.poll() is None:
+            if len([t for t in _journal_trials(out) if t.state.is_finished()]) >= 4:
+                break
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGINT)
+        _, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:  # leave no process or pipe behind, whatever failed
+            worker.kill()
+            worker.communicate()
     assert worker.returncode == 130, err
     assert f"adamkit tune --out {out} --resume" in err
     before = {t.number: t for t in _journal_trials(out) if t.state.name == "COMPLETE"}

@@ -17,23 +17,31 @@ TRIALS = 12
 
 
 def _study(url: str, name: str):
-    storage = optuna.storages.RDBStorage(url)
-    try:
+    """(study, storage) once a worker has made the study, else (None, None)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    storage = None
+    try:  # skip_table_creation: the workers create the tables; a third party would race them
+        storage = optuna.storages.RDBStorage(url, skip_table_creation=True,
+                                             skip_compatibility_check=True)
         return optuna.load_study(study_name=name, storage=storage), storage
-    except KeyError:
-        storage.engine.dispose()
+    except (KeyError, SQLAlchemyError, optuna.exceptions.OptunaError):
+        if storage is not None:
+            storage.engine.dispose()
         return None, None
 
 
-def _running_trial_of(url: str, name: str, pid: int):
+def _a_running_trial(url: str, name: str, pids: list[int]):
+    """(pid, trial number) of a trial some worker in ``pids`` is evaluating, or None."""
     study, storage = _study(url, name)
     if study is None:
         return None
     try:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             # once it has its parameters: from then on the trial is evaluating
-            if str(t.user_attrs.get("worker", "")).endswith(f":{pid}") and t.params:
-                return t.number
+            pid = str(t.user_attrs.get("worker", "")).rpartition(":")[2]
+            if pid.isdigit() and int(pid) in pids and t.params:
+                return int(pid), t.number
         return None
     finally:
         storage.engine.dispose()
@@ -42,23 +50,35 @@ def _running_trial_of(url: str, name: str, pid: int):
 def test_three_workers_share_one_study_and_a_killed_workers_trial_is_rerun(postgres, tmp_path):
     args = ["--function", "rosenbrock", "--steps", "20000", "--optimizers", "adam",
             "--lr", "1e-4:1", "--trials", str(TRIALS), "--storage", postgres, "--study", "three",
-            "--heartbeat", "1", "--grace", "3", "--quiet", "--no-plots"]
+            "--heartbeat", "1", "--grace", "5", "--quiet", "--no-plots"]
     workers = [subprocess.Popen(tune_command(*args, "--out", str(tmp_path / f"w{i}")),
                                 cwd=tmp_path, env=tune_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for i in range(3)]
-    victim = workers[0]
-    killed = None
-    deadline = time.time() + 90
-    while killed is None and time.time() < deadline and victim.poll() is None:
-        killed = _running_trial_of(postgres, "three:adam", victim.pid)
-        if killed is None:
-            time.sleep(0.02)
-    assert killed is not None, "the first worker never ran a trial"
-    victim.send_signal(signal.SIGKILL)  # mid-trial: no chance to tell the study anything
-    victim.communicate()  # reaps it and closes its pipes
-    for w in workers[1:]:
-        out, err = w.communicate(timeout=180)
-        assert w.returncode == 0, err
+    try:
+        found = None
+        deadline = time.time() + 90
+        while found is None and time.time() < deadline:
+            found = _a_running_trial(postgres, "three:adam", [w.pid for w in workers])
+            if found is None:
+                time.sleep(0.02)
+        if found is None:
+            for w in workers:
+                w.kill()
+            pytest.fail("no worker ran a trial: " + " | ".join(w.communicate()[1][-800:]
+                                                             for w in workers))
+        victim_pid, killed = found
+        victim = next(w for w in workers if w.pid == victim_pid)
+        victim.send_signal(signal.SIGKILL)  # mid-trial: no chance to tell the study anything
+        victim.communicate()  # reaps it and closes its pipes
+        for w in workers:
+            if w is not victim:
+                _, err = w.communicate(timeout=180)
+                assert w.returncode == 0, err
+    finally:
+        for w in workers:  # whatever failed above, leave no process or pipe behind
+            if w.poll() is None:
+                w.kill()
+            w.communicate()
 
     study, storage = _study(postgres, "three:adam")
     try:

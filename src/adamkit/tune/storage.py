@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,7 @@ def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int 
 def _rdb(url: str, scheme: str, heartbeat: int, grace: int, failed_trial_callback) -> Storage:
     import inspect
 
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
 
     shown = hide_password(url)
     if url.startswith("postgresql://"):
@@ -116,10 +117,19 @@ def _rdb(url: str, scheme: str, heartbeat: int, grace: int, failed_trial_callbac
         # connect_timeout: an unreachable server is reported in seconds, not after TCP's minutes
         engine = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     try:
-        with warnings.catch_warnings():  # Optuna marks heartbeats experimental; we rely on them
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            storage = RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
-                                 grace_period=grace, **{callback: failed_trial_callback})
+        for attempt in range(5):
+            try:
+                with warnings.catch_warnings():  # Optuna marks heartbeats experimental
+                    warnings.simplefilter("ignore", ExperimentalWarning)
+                    storage = RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                                         grace_period=grace, **{callback: failed_trial_callback})
+                break
+            except (IntegrityError, ProgrammingError, optuna.exceptions.StorageInternalError):
+                # workers starting together on an empty database all create Optuna's tables;
+                # all but one lose that race (a duplicate key): the tables exist now, try again
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
     except ImportError as exc:  # Optuna wraps a missing driver
         cause = exc.__cause__ if isinstance(exc.__cause__, ModuleNotFoundError) else exc
         if getattr(cause, "name", None) in ("psycopg2", None):

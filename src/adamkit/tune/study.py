@@ -235,6 +235,8 @@ def work(study, space: OptimizerSpace, evaluate: Callable, *, target: int, heart
 
 def _loop(study, objective, interrupts: Interrupts, current: list[int], target: int,
           heartbeat: bool, deadline: float | None, poll: float, on_trial) -> str:
+    import optuna
+
     while True:
         if deadline is not None and time.time() >= deadline:
             return "timeout"
@@ -249,6 +251,10 @@ def _loop(study, objective, interrupts: Interrupts, current: list[int], target: 
             study.optimize(objective, n_trials=1, catch=(), gc_after_trial=False)
             interrupts.check()
         except Surplus:
+            continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # our trial was declared dead (its heartbeat starved on an overloaded machine) and
+            # re-queued while it still ran: the re-queued copy counts; this result is dropped
             continue
         except KeyboardInterrupt:
             with Interrupts().installed():  # a second Ctrl-C must not cut the re-queueing short
