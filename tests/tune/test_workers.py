@@ -115,3 +115,19 @@ def test_a_malformed_storage_url_is_one_line_naming_it(tmp_path, url):
                     str(tmp_path / "t"), cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "malformed storage URL" in done.stderr and repr(url) in done.stderr
+
+
+def test_tune_json_keeps_no_password_and_resume_asks_for_it(postgres, tmp_path):
+    url = postgres.replace("postgres@", "postgres:secret@")  # trust auth: any password works
+    out = tmp_path / "t"
+    done = run_tune("--function", "booth", "--steps", "10", "--trials", "3", "--storage", url,
+                    "--study", "pw", "--out", str(out), "--quiet", "--no-plots", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "secret" not in (out / "tune.json").read_text()
+    again = run_tune("--out", str(out), "--resume", cwd=tmp_path)
+    assert again.returncode == 2 and "with its password" in again.stderr
+    again = run_tune("--out", str(out), "--resume", "--storage", url, "--trials", "4", "--quiet",
+                     "--no-plots", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    lines = (out / "trials.jsonl").read_text().splitlines()
+    assert sum('"state": "complete"' in line for line in lines) == 4

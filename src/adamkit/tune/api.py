@@ -23,7 +23,7 @@ from typing import Any
 from adamkit.errors import UsageError, choice
 from adamkit.tune import results, space, study
 from adamkit.tune.objectives import LabObjective, TrainObjective
-from adamkit.tune.storage import Storage, open_storage
+from adamkit.tune.storage import Storage, hide_password, open_storage
 
 STRATEGIES = ("grid", "random", "tpe")
 PRUNERS = ("median", "hyperband", "none")
@@ -88,6 +88,14 @@ def _settings_for_run(out: Path, given: dict, resume: bool) -> dict:
         for key in RESUMABLE:  # a larger budget or another time limit
             if given[key] is not None:
                 saved[key] = given[key]
+        if given["storage"] is not None:
+            if hide_password(given["storage"]) != saved["storage"]:
+                raise UsageError(f"--resume: --storage {hide_password(given['storage'])} is not "
+                                 f"this study's {saved['storage']}")
+            saved["storage"] = given["storage"]
+        elif saved["storage"] is not None and ":***@" in saved["storage"]:
+            raise UsageError(f"--resume: give --storage {saved['storage']} again with its "
+                             f"password (tune.json does not keep passwords)")
         return saved
     if saved_path.exists() and given["storage"] is None:
         raise UsageError(f"{out} already holds a study (tune.json); continue it with --resume "
@@ -95,7 +103,8 @@ def _settings_for_run(out: Path, given: dict, resume: bool) -> dict:
     if given["trials"] is None:
         given["trials"] = DEFAULT_TRIALS
     out.mkdir(parents=True, exist_ok=True)
-    saved_path.write_text(json.dumps({"settings": given}, indent=2) + "\n")
+    kept = {**given, "storage": given["storage"] and hide_password(given["storage"])}
+    saved_path.write_text(json.dumps({"settings": kept}, indent=2) + "\n")
     return given
 
 
