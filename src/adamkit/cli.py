@@ -6,8 +6,9 @@ is light: it loads no torch, so ``adamkit --help``, ``race``, ``phase`` and ``fu
 do; a command imports what it needs when it runs.
 
 Only user errors become one line on stderr and exit status 2: a :class:`~adamkit.errors.UsageError`
-(argparse's errors included), and an optional dependency (the ``torch`` extra) that a command
-needs but is not installed. Anything else, a ``ValueError`` from a bug included, keeps its
+(argparse's errors included), and an optional dependency that a command
+needs but is not installed (named with its extra: ``torch``, or ``tune`` for Optuna and the
+PostgreSQL driver). Anything else, a ``ValueError`` from a bug included, keeps its
 traceback. Ctrl-C, during start-up too, prints one line and exits with status 130.
 """
 
@@ -20,13 +21,23 @@ import sys
 from adamkit import __version__
 from adamkit.errors import UsageError
 
-COMMAND_MODULES = ("adamkit.lab.cli", "adamkit.train.cli", "adamkit.bench.cli", "adamkit.web.cli")
-# import name -> the package of pyproject.toml's ``torch`` extra that provides it
-OPTIONAL_DEPENDENCIES = {"torch": "torch", "numba": "numba", "sklearn": "scikit-learn", "PIL": "pillow"}
+COMMAND_MODULES = ("adamkit.lab.cli", "adamkit.train.cli", "adamkit.bench.cli", "adamkit.web.cli",
+                   "adamkit.tune.cli")
+# import name -> the package of a pyproject.toml extra that provides it
+OPTIONAL_DEPENDENCIES = {"torch": "torch", "numba": "numba", "sklearn": "scikit-learn", "PIL": "pillow",
+                         "optuna": "optuna", "sqlalchemy": "optuna", "psycopg2": "psycopg2-binary",
+                         "starlette": "starlette", "uvicorn": "uvicorn",
+                         "imageio_ffmpeg": "imageio-ffmpeg"}
+# package -> its extra, where that is not ``torch``: the tuner's (Optuna and the PostgreSQL driver)
+# and the page's (adamkit serve)
+EXTRA_OF = {"optuna": "tune", "psycopg2-binary": "tune", "starlette": "web", "uvicorn": "web",
+            "imageio-ffmpeg": "web"}
 INSTALL_EXTRA = 'pip install -c constraints.txt -e ".[torch]"'
-# import name -> package of the ``web`` extra (``adamkit serve``), named with its own install line
-WEB_DEPENDENCIES = {"starlette": "starlette", "uvicorn": "uvicorn", "imageio_ffmpeg": "imageio-ffmpeg"}
-INSTALL_WEB_EXTRA = 'pip install -c constraints.txt -e ".[web]"'
+
+
+def install_hint(package: str) -> str:
+    """The pip command that installs ``package``'s extra."""
+    return INSTALL_EXTRA.replace("[torch]", f"[{EXTRA_OF.get(package, 'torch')}]")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="adamkit",
-        description="The Adam optimizer family: races on test functions, training, benchmarks.",
+        description="The Adam optimizer family: races on test functions, training, benchmarks, tuning.",
     )
     parser.add_argument("--version", action="version", version=f"adamkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -66,12 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ModuleNotFoundError as exc:
         package = missing_dependency(exc)
-        web_package = WEB_DEPENDENCIES.get((exc.name or "").partition(".")[0])
-        if package is None and web_package is None:
+        if package is None:
             raise
-        print(f"adamkit: error: 'adamkit {command}' needs {package or web_package}, which is not "
-              f"installed; install it with: {INSTALL_EXTRA if package else INSTALL_WEB_EXTRA}",
-              file=sys.stderr)
+        print(f"adamkit: error: 'adamkit {command}' needs {package}, which is not installed; "
+              f"install it with: {install_hint(package)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("adamkit: interrupted", file=sys.stderr)

@@ -68,12 +68,15 @@ def test_ctrl_c_while_the_tools_load_is_one_line_and_status_130(monkeypatch, cap
     assert capsys.readouterr().err == "adamkit: interrupted\n"
 
 
-def test_the_optional_dependencies_are_the_torch_extra():
+def test_the_optional_dependencies_are_the_torch_and_tune_extras():
     tomllib = pytest.importorskip("tomllib")
     with open(Path(__file__).parents[2] / "pyproject.toml", "rb") as f:
-        extra = tomllib.load(f)["project"]["optional-dependencies"]["torch"]
-    packages = {spec.split(">")[0].split("=")[0].split("<")[0].strip() for spec in extra}
-    assert set(cli.OPTIONAL_DEPENDENCIES.values()) == packages
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    for name in ("torch", "tune"):
+        packages = {spec.split(">")[0].split("=")[0].split("<")[0].strip() for spec in extras[name]}
+        named = {p for p in cli.OPTIONAL_DEPENDENCIES.values() if cli.EXTRA_OF.get(p, "torch") == name}
+        assert named == packages, name
+        assert all(f'".[{name}]"' in cli.install_hint(p) for p in packages)
     assert '".[torch]"' in cli.INSTALL_EXTRA
 
 

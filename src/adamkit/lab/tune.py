@@ -117,11 +117,7 @@ def tune(function, optimizer: str, *, steps: int | None = None, start=None, budg
     start_rows = np.tile(np.repeat(starts, n_seeds, axis=0), (budget, 1))
     result = run(fn, optimizer, steps=steps, start=start_rows, noise=noise, seed=seed,
                  record_path=False, **fixed, **hp)  # scored on final losses: no paths kept
-    gap = result.final_loss() - (fn.f_min if fn.f_min is not None else 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log10(np.maximum(gap, 1e-16))
-    logs = np.where(result.diverged | ~np.isfinite(logs), np.inf, logs)
-    scores = logs.reshape(budget, runs_per_config).mean(axis=1)
+    scores = run_scores(fn, result).reshape(budget, runs_per_config).mean(axis=1)
     best = int(np.argmin(scores))
 
     def config(k: int) -> dict:
@@ -133,6 +129,14 @@ def tune(function, optimizer: str, *, steps: int | None = None, start=None, budg
         default=config(0), default_score=float(scores[0]), budget=budget, n_starts=n_starts,
         n_seeds=n_seeds, steps=steps, searched=tuple(k for k in draws if k != "lr"),
     )
+
+
+def run_scores(fn: TestFunction, result) -> np.ndarray:
+    """Each run's score (see the module doc): log10(max(f_final - f*, 1e-16)), +inf if diverged."""
+    gap = result.final_loss() - (fn.f_min if fn.f_min is not None else 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(np.maximum(gap, 1e-16))
+    return np.where(result.diverged | ~np.isfinite(logs), np.inf, logs)
 
 
 def _start_points(fn: TestFunction, start, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,7 +139,8 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, out: str | Path, *, quiet: bool = False,
                  log_every: int = 0, progress: bool | None = None, dataset=None,
-                 plots: bool = True, runtime: Runtime | None = None):
+                 plots: bool = True, runtime: Runtime | None = None,
+                 on_epoch: Callable[[dict], None] | None = None):
         if cfg.epochs < 1:
             raise UsageError(f"--epochs must be >= 1, got {cfg.epochs}")
         if cfg.batch_size < 1:
@@ -153,6 +155,9 @@ class Trainer:
                              "or 0 (off)")
         self.cfg, self.out = cfg, Path(out)
         self.quiet, self.log_every, self.plots = quiet, log_every, plots
+        # called with each epoch's record once it is checkpointed (the tuner reports it to
+        # Optuna, whose pruner may stop the run by raising from here)
+        self.on_epoch = on_epoch
         self.progress = (not quiet and sys.stderr.isatty()) if progress is None else progress
         _seed_everything(cfg.seed)
         self.ds = dataset or datasets.load(cfg.dataset, cfg.data_dir, **cfg.dataset_options)
@@ -397,6 +402,8 @@ class Trainer:
         self.batch = 0
         self._reset_accumulators()
         self.save_checkpoint()
+        if self.on_epoch is not None:
+            self.on_epoch(record)
 
     def _interrupted(self, stop: StopRequest) -> bool:
         path = self.save_checkpoint(wait=True)
