@@ -84,3 +84,30 @@ def test_frame_steps():
     shown = frame_steps(1000, 60)
     assert shown[0] == 0 and shown[-1] == 1000 and len(shown) <= 60
     assert np.all(np.diff(shown) > 0)
+
+
+def _near(pixels: np.ndarray, hex_colour: str, tol: int = 40) -> int:
+    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(pixels.astype(int) - rgb).sum(axis=-1) < tol).sum())
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "parabola"])
+def test_gif_has_the_map_and_a_loss_panel_beside_it(tmp_path, name):
+    from PIL import Image
+
+    from adamkit.lab.animate import animate
+    from adamkit.lab.style import optimizer_style
+
+    results = [run(name, o, steps=200) for o in ("adam", "sgd")]
+    written = animate(results, tmp_path / "race.gif")
+    with Image.open(written[0]) as gif:
+        assert gif.n_frames == len(frame_steps(200, 60)) and gif.size == (800, 384)  # two panels side by side
+        gif.seek(gif.n_frames - 1)
+        last = np.asarray(gif.convert("RGB"))
+    body = last[30:300]  # below the title, above the legend
+    left, right = body[:, :400], body[:, 450:]
+    for opt in ("adam", "sgd"):
+        colour = optimizer_style(opt)["color"]
+        assert _near(left, colour) > 20 and _near(right, colour) > 20, opt  # path and loss line
+    legend = last[340:]  # the legend sits under both panels, not on the map
+    assert _near(legend, optimizer_style("adam")["color"]) > 5

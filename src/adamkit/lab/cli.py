@@ -86,7 +86,8 @@ def register(subparsers) -> None:
     race.add_argument("--tolerance", type=float, default=1e-3,
                       help="'steps to tolerance' counts steps until f - f* <= this (default 1e-3)")
     race.add_argument("--animate", action="store_true",
-                      help="also write race.gif (and race.mp4 when ffmpeg is on PATH)")
+                      help="also write race.gif, the map beside the loss per step (and race.mp4 "
+                           "when imageio-ffmpeg or an ffmpeg on PATH is found)")
     race.add_argument("--tune", action="store_true",
                       help="also tune each optimizer's lr (and betas/momentum/alpha) and report "
                            "default and tuned results side by side")
