@@ -111,3 +111,36 @@ def test_gif_has_the_map_and_a_loss_panel_beside_it(tmp_path, name):
         assert _near(left, colour) > 20 and _near(right, colour) > 20, opt  # path and loss line
     legend = last[340:]  # the legend sits under both panels, not on the map
     assert _near(legend, optimizer_style("adam")["color"]) > 5
+
+
+def test_arrows_draw_momentum_and_step_for_the_adam_family_only():
+    from matplotlib.quiver import Quiver
+
+    results = [run("rosenbrock", o, steps=200, internals=True) for o in ("adam", "nadam", "sgd")]
+    fig = plots.plot_race(results, arrows=True)
+    quivers = [a for a in fig.axes[0].collections if isinstance(a, Quiver)]
+    assert len(quivers) == 4  # -m̂ and the step, for adam and nadam; none for sgd
+    assert all(q.N == 6 for q in quivers)
+    # the step arrows point along the step taken, from the iterate it starts at
+    step = quivers[1]
+    p = results[0].path[0]
+    t = np.flatnonzero((p[:-1, 0] == step.X[1]) & (p[:-1, 1] == step.Y[1]))
+    assert len(t) == 1
+    taken = p[t[0] + 1] - p[t[0]]
+    drawn = np.array([step.U[1], step.V[1]])
+    assert np.allclose(drawn / np.linalg.norm(drawn), taken / np.linalg.norm(taken))
+    labels = fig.legends[0].get_texts()
+    assert any("m̂" in t.get_text() for t in labels)
+    plots.plt.close(fig)
+    plain = plots.plot_race(results)
+    assert not [a for a in plain.axes[0].collections if isinstance(a, Quiver)]
+    plots.plt.close(plain)
+
+
+def test_race_arrows_option(tmp_path):
+    from adamkit.cli import main
+
+    out = tmp_path / "a"
+    assert main(["race", "--optimizers", "adam,sgd", "--steps", "50", "--arrows", "--out",
+                 str(out), "--quiet"]) == 0
+    assert (out / "race.png").stat().st_size > 1000
