@@ -144,3 +144,17 @@ def test_race_arrows_option(tmp_path):
     assert main(["race", "--optimizers", "adam,sgd", "--steps", "50", "--arrows", "--out",
                  str(out), "--quiet"]) == 0
     assert (out / "race.png").stat().st_size > 1000
+
+
+def test_surface_has_log_height_and_the_paths_on_top():
+    results = race("rosenbrock", steps=200)
+    fig = plots.plot_surface(results)
+    ax = fig.axes[0]
+    assert ax.name == "3d" and "log10" in ax.get_zlabel()
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    adam = lines[plots.label(results[0])]
+    xs, ys, zs = adam.get_data_3d()
+    expected = np.log10(1 + results[0].loss[0] - 0.0)
+    assert np.all(zs >= expected - 1e-12)  # lifted, never under the surface
+    assert "start" in lines and "global minimum" in lines
+    plots.plt.close(fig)

@@ -249,36 +249,51 @@ def plot_loss(results: Sequence[RunResult], out=None, *, c: int = 0, title: str 
 
 
 def plot_surface(results: Sequence[RunResult], out=None, *, c: int = 0,
-                 title: str | None = None):
-    """3-D surface of f (log10(1 + f - f*) for steep functions) with the paths drawn on it."""
+                 title: str | None = None, view: tuple[float, float] = (35, -70)):
+    """3-D surface of f over the race's window, its height log10(1 + f - f*) for steep functions
+    (so Rosenbrock's flat valley is visible under walls a thousand times higher), shaded by
+    height with contour lines on the floor, every path drawn on top of the surface (its points
+    lifted by 1% of the height range so the surface never hides them), the minima starred."""
     fn = results[0].function
-    X, Y, Z = grid(fn, 120)
+    window = view_window(results, c)
+    X, Y, Z = grid(fn, 160, window)
     steep = fn.log_levels and fn.f_min is not None
 
     def height(z):
-        return np.log10(1.0 + z - fn.f_min) if steep else z
+        return np.log10(1.0 + np.maximum(z - fn.f_min, 0.0)) if steep else z
 
-    fig = plt.figure(figsize=(9, 7), layout="constrained")
-    ax = fig.add_subplot(projection="3d")
-    ax.plot_surface(X, Y, height(Z), cmap="Greys_r", alpha=0.45, linewidth=0,
-                    antialiased=True, rcount=60, ccount=60)
-    (x0, x1), (y0, y1) = fn.window
-    for r in results:
+    H = height(Z)
+    finite = H[np.isfinite(H)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    lift = 0.01 * (hi - lo)
+    fig = plt.figure(figsize=(9, 7.4), layout="constrained")
+    ax = fig.add_subplot(projection="3d", computed_zorder=False)
+    ax.plot_surface(X, Y, H, cmap="viridis", alpha=0.55, linewidth=0, antialiased=True,
+                    rcount=160, ccount=160, zorder=1)
+    ax.contour(X, Y, H, levels=15, zdir="z", offset=lo, cmap="viridis", linewidths=0.6,
+               zorder=0)
+    (x0, x1), (y0, y1) = window
+    for i, r in enumerate(results):
         p, z = r.path[c], r.loss[c]
         inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
         p = np.where(inside[:, None], p, np.nan)
-        ax.plot(p[:, 0], p[:, 1], height(np.where(inside, z, np.nan)), lw=2,
-                markersize=3, markevery=_markevery(len(p)), label=label(r, c), zorder=5,
-                **style(r.optimizer))
+        ax.plot(p[:, 0], p[:, 1], height(np.where(inside, z, np.nan)) + lift, lw=2,
+                markersize=3, markevery=_markevery(len(p)), label=label(r, c),
+                zorder=5 + (len(results) - i) / 100, **style(r.optimizer))
     if len(fn.minima):
-        ax.plot(fn.minima[:, 0], fn.minima[:, 1], height(fn.value(fn.minima)), "*",
-                markersize=14, color="#F0E442", markeredgecolor="black", label="global minimum")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_zlabel("log10(1 + f - f*)" if steep else "f")
-    ax.set_title(title or f"{fn.name}: surface and paths")
-    ax.view_init(elev=38, azim=-120)
-    ax.legend(fontsize=8, loc="upper left")
+        ax.plot(fn.minima[:, 0], fn.minima[:, 1], height(fn.value(fn.minima)) + lift, "*",
+                markersize=14, color="#F0E442", markeredgecolor="black", label="global minimum",
+                zorder=6)
+    start = results[0].path[c, 0]
+    ax.plot([start[0]], [start[1]], [height(fn.value(start[None]))[0] + lift], "o",
+            markersize=8, color="black", label="start", zorder=6)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), zlim=(lo, hi), xlabel="x", ylabel="y",
+           zlabel="log10(1 + f - f*)" if steep else "f")
+    ax.set_title(title or f"{_name(fn)}surface{' (log height)' if steep else ''} and paths",
+                 fontsize=11)
+    ax.view_init(elev=view[0], azim=view[1])
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncols=min(3, len(results) + 2), frameon=False)
     return _finish(fig, out)
 
 
