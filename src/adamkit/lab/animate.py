@@ -104,7 +104,7 @@ def _loss_axes(ax, results, c: int, shift: float) -> None:
     fn = results[0].function
     y = np.concatenate([r.loss[c] - shift for r in results])
     y = y[np.isfinite(y) & (y > 0)]
-    ax.set_xlim(0, max(results[0].steps, 1))
+    ax.set_xlim(0, max(results[0].steps, 1) * 1.02)  # room for the marker at the last step
     if fn.f_min is not None and y.size:
         ax.set_yscale("log")
         ax.set_ylim(max(y.min(), 1e-16) / 2, y.max() * 2)
@@ -147,7 +147,7 @@ def draw(results: Sequence[RunResult], out: str | Path, fmt: str, *, c: int = 0,
                           markeredgecolor="black", linestyle="none", zorder=6)
         (loss,) = ax_loss.plot([], [], lw=1.6, color=st["color"], linestyle=st["linestyle"])
         (now,) = ax_loss.plot([], [], marker=st["marker"], markersize=6, color=st["color"],
-                              markeredgecolor="black", linestyle="none", clip_on=False, zorder=5)
+                              markeredgecolor="black", linestyle="none", zorder=5)
         lines.append((r, path, head, loss, now))
     title = fig.suptitle("", fontsize=10)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
