@@ -168,3 +168,33 @@ def test_without_the_path_the_final_loss_and_divergence_are_the_same(steps):
     assert np.array_equal(lean.final_loss(), full.final_loss(), equal_nan=True)
     assert np.array_equal(lean.path[:, [0, -1]], full.path[:, [0, -1]], equal_nan=True)
     assert steps < 32 or full.diverged.any()
+
+
+@pytest.mark.parametrize("optimizer, hp", [
+    ("adam", {}),
+    ("amsgrad", {"beta1": np.linspace(0, 0.99, 4), "beta2": 0.0}),
+    ("adamw", {"weight_decay": 0.1, "eps_mode": "hat", "eps": 1e-3}),
+    ("adam", {"lr": np.logspace(-3, 0.7, 4), "beta2": np.linspace(0, 0.999, 4),
+              "eps_mode": "root"}),
+])
+def test_internals_after_the_loop_equal_opt_internals_at_every_step(optimizer, hp):
+    """run() computes Adam's internals from the recorded moments after the loop; they must be
+    bit-for-bit what opt.internals() says after each update (the engine's earlier way)."""
+    from adamkit import rules
+    from adamkit.lab.engine import _batch_hyperparameters, _column
+
+    fn, steps = F.get("rosenbrock"), 300
+    result = run(fn, optimizer, steps=steps, internals=True, **hp)
+    rule_name, fixed, family = optimizer_spec(optimizer)
+    full = {**fixed, **hp}
+    full.setdefault("lr", fn.default_lr(family))
+    checked, _, C = _batch_hyperparameters(full, rules.get(rule_name), optimizer)
+    opt = ak.BY_RULE[rule_name](**{k: _column(v, C) for k, v in checked.items()})
+    params = np.broadcast_to(np.asarray(fn.start, float), (C, 2)).copy()
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            params = opt.update(params, fn.grad(params))
+            want = opt.internals()
+            for k in ("m_hat", "v_hat", "effective_lr", "update"):
+                got = result.internals[k][:, t]
+                assert np.array_equal(got, np.broadcast_to(want[k], got.shape), equal_nan=True), (k, t)

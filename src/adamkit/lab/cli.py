@@ -33,6 +33,7 @@ PHASE_Y = {  # the second axis of a phase diagram when --y is not given: name, l
     "nesterov": "momentum=0.05:0.99:20", "rmsprop": "alpha=0.8:0.999:20",
     "adagrad": "initial_accumulator_value=0:1:20",
 }
+ARROW_OPTIMIZERS = ("adam", "adamw", "amsgrad", "nadam", "radam", "adamax")  # with a first moment
 PHASE_Y_ADAM = "beta1=0:0.99:20"
 # every file a race / a phase diagram may write: an earlier run's are refused or, with
 # --overwrite, all removed, so no figure of an earlier run (race.gif) is left beside a new one
@@ -86,7 +87,14 @@ def register(subparsers) -> None:
     race.add_argument("--tolerance", type=float, default=1e-3,
                       help="'steps to tolerance' counts steps until f - f* <= this (default 1e-3)")
     race.add_argument("--animate", action="store_true",
-                      help="also write race.gif (and race.mp4 when ffmpeg is on PATH)")
+                      help="also write race.gif, the map beside the loss per step (and race.mp4 "
+                           "when imageio-ffmpeg or an ffmpeg on PATH is found)")
+    race.add_argument("--arrows", action="store_true",
+                      help="on race.png (2-D), for the Adam family (adam, adamw, amsgrad, nadam, "
+                           "radam, adamax): at 6 points along each path, an arrow along -m̂ (the "
+                           "bias-corrected momentum, fixed length) and one for the step taken "
+                           "(magnified, the factor in the legend); their gap is the "
+                           "per-coordinate scaling 1/(sqrt(v̂)+eps)")
     race.add_argument("--tune", action="store_true",
                       help="also tune each optimizer's lr (and betas/momentum/alpha) and report "
                            "default and tuned results side by side")
@@ -180,8 +188,10 @@ def race_command(args) -> int:
         if n in lrs:
             hp["lr"] = lrs[n]
         results.append(run(fn, n, steps=args.steps, start=start, noise=args.noise,
-                           seed=args.seed, progress=_progress(args), **hp))
-    files = [plots.plot_race(results, out / "race.png"), plots.plot_loss(results, out / "loss.png")]
+                           seed=args.seed, progress=_progress(args),
+                           internals=args.arrows and n in ARROW_OPTIMIZERS, **hp))
+    files = [plots.plot_race(results, out / "race.png", arrows=args.arrows),
+             plots.plot_loss(results, out / "loss.png")]
     if fn.dim == 2:
         files.append(plots.plot_surface(results, out / "surface.png"))
     tuned_json, tuned_results = None, None

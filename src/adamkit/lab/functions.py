@@ -357,6 +357,20 @@ def from_expression(text: str, *, window=None) -> TestFunction:
     )
 
 
+def contour_levels(fn: TestFunction, Z: Array) -> tuple[Array, bool]:
+    """(levels, log) of f over a grid Z, as the page and the animations draw them: log-spaced
+    levels of f - f* where f* is known and the function is steep, else 30 even levels of f."""
+    finite = Z[np.isfinite(Z)]
+    log = bool(fn.log_levels and fn.f_min is not None and finite.size)
+    if log:
+        shifted = finite - fn.f_min
+        lo = max(float(np.percentile(shifted, 0.5)), 1e-3)
+        return np.logspace(np.log10(lo), np.log10(max(shifted.max(), lo * 10)), 25) + fn.f_min, log
+    if finite.size:
+        return np.linspace(finite.min(), finite.max(), 30), log
+    return np.array([]), log
+
+
 def _replace(fn: TestFunction, **changes) -> TestFunction:
     from dataclasses import replace
 

@@ -109,9 +109,13 @@ def _markevery(n_points: int) -> int:
 
 
 def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c: int = 0,
-              title: str | None = None):
+              title: str | None = None, arrows: bool = False):
     """Contour of a 2-D function with every optimizer's path (start and minima marked),
-    or for a 1-D function the seeds' view: the curve f(x) with each optimizer's iterates on it."""
+    or for a 1-D function the seeds' view: the curve f(x) with each optimizer's iterates on it.
+
+    ``arrows``: for runs with a first moment (Adam family) recorded by ``run(...,
+    internals=True)``, draw at a few points along the path the direction of -m̂ (the
+    bias-corrected momentum) and the step actually taken (see :func:`moment_arrows`)."""
     fn = results[0].function
     if fn.dim == 1:
         return plot_1d(results, out, c=c, title=title)
@@ -131,6 +135,8 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
     ax.plot(*start, marker="o", markersize=10, color="black", linestyle="none", label="start",
             zorder=6)
     mark_minima(ax, fn)
+    if arrows:
+        moment_arrows(ax, results, c, window)
     (x0, x1), (y0, y1) = window
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -143,6 +149,58 @@ def plot_race(results: Sequence[RunResult], out: str | Path | None = None, *, c:
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
                ncols=min(3, len(results) + 2), frameon=False)
     return _finish(fig, out)
+
+
+def moment_arrows(ax, results: Sequence[RunResult], c: int, window, points: int = 6) -> int:
+    """At ``points`` steps t along each path whose run recorded a first moment (``m_hat``, or
+    ``exp_avg`` for NAdam/RAdam/Adamax: bias correction divides by a positive number, so the
+    direction is the same), draw from x_t: a thin white arrow along -m̂_t (where momentum pushes;
+    fixed length, 7% of the window, since m̂ is in gradient units), and an arrow in the
+    optimizer's colour for the step taken, x_{t+1} - x_t, all steps magnified by one factor (in
+    the legend) that makes the median one 6% of the window; the few longer than 15% (early
+    steps are often much longer) are shortened to 15%. The angle between the two arrows is the
+    per-coordinate rescaling by 1/(sqrt(v̂)+ε). Returns the number of arrow pairs drawn."""
+    width = np.array([hi - lo for lo, hi in window])
+    picked = []
+    for i, r in enumerate(results):
+        rec = r.internals or {}
+        m = rec.get("m_hat", rec.get("exp_avg"))
+        if m is None:
+            continue
+        p = r.path[c]
+        ok = np.isfinite(p).all(axis=1)
+        last = int(np.argmin(ok)) - 1 if not ok.all() else len(p) - 1  # last good iterate
+        if last < 1:
+            continue
+        ts = np.unique(np.round((last - 1) * np.linspace(0.0, 1.0, points) ** 2).astype(int))
+        picked.append((i, r, p[ts], -m[c, ts], p[ts + 1] - p[ts]))
+    if not picked:
+        return 0
+    # lengths are measured in window-widths, so arrows look right on a non-square window
+    lengths = np.concatenate([np.linalg.norm(step / width, axis=1) for *_, step in picked])
+    typical = float(np.median(lengths[lengths > 0])) if (lengths > 0).any() else 0.0
+    factor = 0.06 / typical if typical > 0 else 1.0
+    drawn = 0
+    for i, r, at, push, step in picked:
+        unit = push / width
+        norm = np.linalg.norm(unit, axis=1, keepdims=True)
+        direction = np.where(norm > 0, unit / np.where(norm > 0, norm, 1.0), 0.0) * 0.07 * width
+        common = dict(angles="xy", scale_units="xy", scale=1,
+                      zorder=7 + (len(results) - i) / 100)  # the first optimizer's on top
+        ax.quiver(at[:, 0], at[:, 1], direction[:, 0], direction[:, 1], color="white",
+                  edgecolor="black", linewidth=0.6, width=0.004, headwidth=4, **common)
+        shown = factor * step
+        long = np.linalg.norm(shown / width, axis=1, keepdims=True)
+        shown = np.where(long > 0.15, shown * 0.15 / np.maximum(long, 1e-300), shown)
+        ax.quiver(at[:, 0], at[:, 1], shown[:, 0], shown[:, 1],
+                  color=style(r.optimizer)["color"], edgecolor="black", linewidth=0.5,
+                  width=0.006, headwidth=3.5, **common)
+        drawn += len(at)
+    ax.plot([], [], color="black", lw=1, marker=">", markersize=7, markerfacecolor="white",
+            markeredgecolor="black", label="-m̂ direction (bias-corrected momentum)")
+    ax.plot([], [], color="0.5", lw=3, marker=">", markersize=7,
+            label=f"step taken x(t+1) - x(t), x{factor:.3g}, optimizer's colour")
+    return drawn
 
 
 def plot_1d(results: Sequence[RunResult], out=None, *, c: int = 0, title: str | None = None):
@@ -191,36 +249,51 @@ def plot_loss(results: Sequence[RunResult], out=None, *, c: int = 0, title: str 
 
 
 def plot_surface(results: Sequence[RunResult], out=None, *, c: int = 0,
-                 title: str | None = None):
-    """3-D surface of f (log10(1 + f - f*) for steep functions) with the paths drawn on it."""
+                 title: str | None = None, view: tuple[float, float] = (35, -70)):
+    """3-D surface of f over the race's window, its height log10(1 + f - f*) for steep functions
+    (so Rosenbrock's flat valley is visible under walls a thousand times higher), shaded by
+    height with contour lines on the floor, every path drawn on top of the surface (its points
+    lifted by 1% of the height range so the surface never hides them), the minima starred."""
     fn = results[0].function
-    X, Y, Z = grid(fn, 120)
+    window = view_window(results, c)
+    X, Y, Z = grid(fn, 160, window)
     steep = fn.log_levels and fn.f_min is not None
 
     def height(z):
-        return np.log10(1.0 + z - fn.f_min) if steep else z
+        return np.log10(1.0 + np.maximum(z - fn.f_min, 0.0)) if steep else z
 
-    fig = plt.figure(figsize=(9, 7), layout="constrained")
-    ax = fig.add_subplot(projection="3d")
-    ax.plot_surface(X, Y, height(Z), cmap="Greys_r", alpha=0.45, linewidth=0,
-                    antialiased=True, rcount=60, ccount=60)
-    (x0, x1), (y0, y1) = fn.window
-    for r in results:
+    H = height(Z)
+    finite = H[np.isfinite(H)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    lift = 0.01 * (hi - lo)
+    fig = plt.figure(figsize=(9, 7.4), layout="constrained")
+    ax = fig.add_subplot(projection="3d", computed_zorder=False)
+    ax.plot_surface(X, Y, H, cmap="viridis", alpha=0.55, linewidth=0, antialiased=True,
+                    rcount=160, ccount=160, zorder=1)
+    ax.contour(X, Y, H, levels=15, zdir="z", offset=lo, cmap="viridis", linewidths=0.6,
+               zorder=0)
+    (x0, x1), (y0, y1) = window
+    for i, r in enumerate(results):
         p, z = r.path[c], r.loss[c]
         inside = (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
         p = np.where(inside[:, None], p, np.nan)
-        ax.plot(p[:, 0], p[:, 1], height(np.where(inside, z, np.nan)), lw=2,
-                markersize=3, markevery=_markevery(len(p)), label=label(r, c), zorder=5,
-                **style(r.optimizer))
+        ax.plot(p[:, 0], p[:, 1], height(np.where(inside, z, np.nan)) + lift, lw=2,
+                markersize=3, markevery=_markevery(len(p)), label=label(r, c),
+                zorder=5 + (len(results) - i) / 100, **style(r.optimizer))
     if len(fn.minima):
-        ax.plot(fn.minima[:, 0], fn.minima[:, 1], height(fn.value(fn.minima)), "*",
-                markersize=14, color="#F0E442", markeredgecolor="black", label="global minimum")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_zlabel("log10(1 + f - f*)" if steep else "f")
-    ax.set_title(title or f"{fn.name}: surface and paths")
-    ax.view_init(elev=38, azim=-120)
-    ax.legend(fontsize=8, loc="upper left")
+        ax.plot(fn.minima[:, 0], fn.minima[:, 1], height(fn.value(fn.minima)) + lift, "*",
+                markersize=14, color="#F0E442", markeredgecolor="black", label="global minimum",
+                zorder=6)
+    start = results[0].path[c, 0]
+    ax.plot([start[0]], [start[1]], [height(fn.value(start[None]))[0] + lift], "o",
+            markersize=8, color="black", label="start", zorder=6)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), zlim=(lo, hi), xlabel="x", ylabel="y",
+           zlabel="log10(1 + f - f*)" if steep else "f")
+    ax.set_title(title or f"{_name(fn)}surface{' (log height)' if steep else ''} and paths",
+                 fontsize=11)
+    ax.view_init(elev=view[0], azim=view[1])
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+               ncols=min(3, len(results) + 2), frameon=False)
     return _finish(fig, out)
 
 

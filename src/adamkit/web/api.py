@@ -20,6 +20,7 @@ from adamkit import rules
 from adamkit.lab import functions as F
 from adamkit.lab import tune as lab_tune
 from adamkit.lab.engine import run
+from adamkit.lab.functions import contour_levels
 from adamkit.lab.style import optimizer_style
 from adamkit.rules.hyperparameters import HYPERPARAMETERS
 from adamkit.web import inputs
@@ -88,20 +89,6 @@ def surface(body: dict) -> dict:
     levels, log = contour_levels(fn, Z)
     return {"window": fn.window, "n": n, "f": _finite(Z.ravel()), "levels": levels.tolist(),
             "log": log, "f_min": fn.f_min}
-
-
-def contour_levels(fn: F.TestFunction, Z: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(levels, log): as the race's contour plot, log-spaced levels of f - f* where f* is known
-    and the function is steep, else 30 even levels of f."""
-    finite = Z[np.isfinite(Z)]
-    log = bool(fn.log_levels and fn.f_min is not None and finite.size)
-    if log:
-        shifted = finite - fn.f_min
-        lo = max(float(np.percentile(shifted, 0.5)), 1e-3)
-        return np.logspace(np.log10(lo), np.log10(max(shifted.max(), lo * 10)), 25) + fn.f_min, log
-    if finite.size:
-        return np.linspace(finite.min(), finite.max(), 30), log
-    return np.array([]), log
 
 
 def race(body: dict) -> dict:
