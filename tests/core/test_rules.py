@@ -196,13 +196,18 @@ def test_eps_root_with_paper_eps_is_optax_formula_in_numpy_torch_and_the_fused_e
     for g in grads:
         y = opt.update(y, g)
     np.testing.assert_allclose(y, x, rtol=1e-12)
-    for fused in (False, None):  # the per-tensor rule path and the fused engine
-        p = torch.nn.Parameter(torch.tensor(x0))
+    # torch: the per-tensor rule path and the fused engine (a group large enough to take it)
+    tiles = 40_000 // 5
+    kinds = set()
+    for fused in (False, None):
+        p = torch.nn.Parameter(torch.tensor(np.tile(x0, tiles)))
         topt = ak.Adam([p], lr=lr, eps=eps, eps_root=eps_root, fused=fused)
         for g in grads:
-            p.grad = torch.tensor(g)
+            p.grad = torch.tensor(np.tile(g, tiles))
             topt.step()
-        np.testing.assert_allclose(p.detach().numpy(), x, rtol=1e-12)
+        kinds.add(topt.paths()[0].kind)
+        np.testing.assert_allclose(p.detach().numpy(), np.tile(x, tiles), rtol=1e-12)
+    assert kinds == {"rule", "engine"}
 
 
 @pytest.mark.parametrize("mode", ["hat", "root"])
