@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from adamkit.errors import HyperparameterError
 from adamkit.rules._numerics import (
     addcdiv,
     as_scalar_or_array,
@@ -43,7 +44,6 @@ from adamkit.rules._numerics import (
     value_of,
     weight_decay_terms,
 )
-from adamkit.errors import HyperparameterError
 from adamkit.rules._rule import Rule
 from adamkit.rules.hyperparameters import numbers
 
