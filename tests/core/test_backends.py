@@ -16,8 +16,11 @@ CASES = [
               "weight_decay_mode": "decoupled"}),
     ("adam", {"eps_mode": "root", "eps": 1e-6, "weight_decay": 0.05,
               "weight_decay_mode": "independent"}),
+    ("adam", {"eps": 1e-3, "eps_root": 1e-2, "amsgrad": True}),  # optax's eps and eps_root
     ("adamw", {}),
+    ("adamw", {"eps_root": 1e-4}),
     ("adamax", {"weight_decay": 0.1}),
+    ("adamax", {"eps_mode": "hat", "eps": 0.1}),  # Keras's: ε outside the max
     ("nadam", {}),
     ("nadam", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("radam", {}),
@@ -27,7 +30,10 @@ CASES = [
     ("sgd", {"lr": 0.01, "momentum": 0.9, "dampening": 0.3}),
     ("rmsprop", {}),
     ("rmsprop", {"centered": True, "momentum": 0.5}),
+    ("rmsprop", {"eps_mode": "root", "eps": 1e-2}),  # Keras's and optax's: ε inside the root
+    ("rmsprop", {"eps_mode": "root", "eps": 1e-2, "centered": True, "momentum": 0.5}),
     ("adagrad", {"lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+    ("adagrad", {"eps_mode": "root", "eps": 1e-2}),
 ]
 STEPS = 8
 

@@ -177,6 +177,93 @@ def test_eps_root_mode_is_optax_formula():
     np.testing.assert_allclose(y, x, rtol=1e-12)
 
 
+def test_eps_root_with_paper_eps_is_optax_formula_in_numpy_torch_and_the_fused_engine():
+    """optax.adam(eps, eps_root): m̂ / (sqrt(v̂ + eps_root) + eps), both non-zero."""
+    import torch
+
+    import adamkit.torch as ak
+
+    rng = np.random.default_rng(7)
+    x0, eps, eps_root, lr = rng.standard_normal(5), 1e-4, 1e-5, 1e-2
+    grads = [rng.standard_normal(5) * 1e-2 for _ in range(20)]
+    m = v = np.zeros(5)
+    x = x0
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        x = x - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t) + eps_root) + eps)
+    opt, y = aknp.Adam(lr=lr, eps=eps, eps_root=eps_root), x0
+    for g in grads:
+        y = opt.update(y, g)
+    np.testing.assert_allclose(y, x, rtol=1e-12)
+    # torch: the per-tensor rule path and the fused engine (a group large enough to take it)
+    tiles = 40_000 // 5
+    kinds = set()
+    for fused in (False, None):
+        p = torch.nn.Parameter(torch.tensor(np.tile(x0, tiles)))
+        topt = ak.Adam([p], lr=lr, eps=eps, eps_root=eps_root, fused=fused)
+        for g in grads:
+            p.grad = torch.tensor(np.tile(g, tiles))
+            topt.step()
+        kinds.add(topt.paths()[0].kind)
+        np.testing.assert_allclose(p.detach().numpy(), np.tile(x, tiles), rtol=1e-12)
+    assert kinds == {"rule", "engine"}
+
+
+@pytest.mark.parametrize("mode", ["hat", "root"])
+def test_eps_root_with_another_eps_mode_is_refused_naming_paper(mode):
+    import torch
+
+    import adamkit.torch as ak
+
+    with pytest.raises(ValueError, match=f"invalid eps_mode '{mode}' with eps_root 1e-08; "
+                                         "valid: 'paper'"):
+        aknp.Adam(eps_root=1e-8, eps_mode=mode)
+    with pytest.raises(ValueError, match="valid: 'paper'"):
+        ak.AdamW([torch.zeros(1, requires_grad=True)], eps_root=1e-8, eps_mode=mode)
+
+
+@pytest.mark.parametrize(("name", "mode", "valid"), [
+    ("rmsprop", "hat", "paper, root"), ("adagrad", "hat", "paper, root"),
+    ("adamax", "root", "paper, hat")])
+def test_eps_mode_choices_are_the_rules_own(name, mode, valid):
+    with pytest.raises(ValueError, match=f"{name}: invalid eps_mode '{mode}'; valid: {valid}$"):
+        rules.get(name).validate(eps_mode=mode)
+
+
+def test_keras_eps_placements_of_rmsprop_adagrad_adamax_follow_their_formulas():
+    """Keras: RMSprop lr·g/sqrt(v + ε), Adagrad lr·g/sqrt(acc + ε), Adamax
+    lr/(1-β1^t)·m/(u + ε) with u = max(β2·u, |g|); by hand, in float64."""
+    rng = np.random.default_rng(8)
+    x0, lr, eps = rng.standard_normal(4), 1e-2, 1e-2
+    grads = [rng.standard_normal(4) for _ in range(10)]
+    x, v = x0, np.zeros(4)
+    for g in grads:
+        v = 0.99 * v + 0.01 * g * g
+        x = x - lr * g / np.sqrt(v + eps)
+    y, opt = x0, aknp.RMSprop(lr=lr, eps=eps, eps_mode="root")
+    for g in grads:
+        y = opt.update(y, g)
+    np.testing.assert_allclose(y, x, rtol=1e-12)
+    x, acc = x0, np.zeros(4)
+    for g in grads:
+        acc = acc + g * g
+        x = x - lr * g / np.sqrt(acc + eps)
+    y, opt = x0, aknp.Adagrad(lr=lr, eps=eps, eps_mode="root")
+    for g in grads:
+        y = opt.update(y, g)
+    np.testing.assert_allclose(y, x, rtol=1e-12)
+    x, m, u = x0, np.zeros(4), np.zeros(4)
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        u = np.maximum(0.999 * u, np.abs(g))
+        x = x - lr / (1 - 0.9**t) * m / (u + eps)
+    y, opt = x0, aknp.Adamax(lr=lr, eps=eps, eps_mode="hat")
+    for g in grads:
+        y = opt.update(y, g)
+    np.testing.assert_allclose(y, x, rtol=1e-12)
+
+
 def test_weight_decay_modes_follow_their_formulas():
     x0, g, lr, wd = np.array([2.0, -3.0]), np.array([0.5, 0.25]), 0.1, 0.2
     adam_move = lambda grad: lr * grad / (np.abs(grad) + 1e-8)  # noqa: E731  first step

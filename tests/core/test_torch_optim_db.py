@@ -34,7 +34,7 @@ INFOS = {info.name: info for info in optim_db if info.name in NAMES}
 DTYPES = {"f32": torch.float32, "f64": torch.float64}
 STEPS = 7  # RAdam's rectification starts at step 6 (beta2 = 0.999)
 ADAMKIT_KEYS = {"nonfinite", "clip_value", "clip_norm", "clip_global_norm", "weight_decay_mode",
-                "eps_mode"}  # adamkit's own options, in every param group beside torch's
+                "eps_mode", "eps_root"}  # adamkit's own options, in param groups beside torch's
 ADAMKIT_KEYS_OF = {"SparseAdam": {"weight_decay"}}  # SparseAdam's: lazy decoupled weight decay
 
 

@@ -19,6 +19,8 @@ OPTIONS = [
     {"eps_mode": "root", "eps": 1e-6},
     {"eps_mode": "root", "eps": 1e-6, "amsgrad": True, "maximize": True},
     {"betas": (0.5, 0.9), "lr": 0.1, "amsgrad": True, "eps_mode": "hat"},
+    {"eps": 1e-3, "eps_root": 1e-2},  # optax's sqrt(v̂ + eps_root) + eps
+    {"eps": 1e-8, "eps_root": 1e-8, "amsgrad": True, "weight_decay": 0.1},
 ]
 RULE = rules.get("adam")
 

@@ -47,11 +47,18 @@ CASES = [
     ("Nadam", {"learning_rate": 0.01}, {}),
     ("SGD", {"learning_rate": 0.05}, {}),
     ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}, {}),
-    # ε placed as torch places it: equal to Keras's where ε is 0 (docstring of optimizers.py)
-    ("RMSprop", {"learning_rate": 0.01, "epsilon": 0.0}, {}),
-    ("RMSprop", {"learning_rate": 0.01, "epsilon": 0.0, "centered": True, "momentum": 0.5}, {}),
-    ("Adagrad", {"learning_rate": 0.05, "epsilon": 0.0}, {}),
-    ("Adamax", {"learning_rate": 0.01, "epsilon": 0.0}, {}),
+    # ε where Keras puts it by default (eps_mode "root", "root", "hat"); ε large enough to matter
+    ("RMSprop", {"learning_rate": 0.01}, {}),
+    ("RMSprop", {"learning_rate": 0.01, "epsilon": 1e-2}, {}),
+    ("RMSprop", {"learning_rate": 0.01, "epsilon": 1e-2, "centered": True, "momentum": 0.5}, {}),
+    ("Adagrad", {"learning_rate": 0.05}, {}),
+    ("Adagrad", {"learning_rate": 0.05, "epsilon": 1e-2}, {}),
+    ("Adamax", {"learning_rate": 0.01}, {}),
+    ("Adamax", {"learning_rate": 0.01, "epsilon": 0.1}, {}),
+    # torch's placement is a keyword away: with ε = 0 the two agree
+    ("RMSprop", {"learning_rate": 0.01, "epsilon": 0.0}, {"eps_mode": "paper"}),
+    ("Adagrad", {"learning_rate": 0.05, "epsilon": 0.0}, {"eps_mode": "paper"}),
+    ("Adamax", {"learning_rate": 0.01, "epsilon": 0.0}, {"eps_mode": "paper"}),
 ]
 
 

@@ -17,6 +17,9 @@ CASES = [
     ("adam", {}, {}),
     ("adam", {"b1": 0.8, "b2": 0.99, "eps": 1e-6}, {}),
     ("adam", {"eps": 0.0, "eps_root": 1e-8}, {"eps_mode": "root"}),
+    ("adam", {"eps": 1e-8, "eps_root": 1e-8}, {}),
+    ("adam", {"eps": 1e-3, "eps_root": 1e-2, "b2": 0.99}, {}),  # large enough to matter
+    ("adamw", {"eps": 1e-4, "eps_root": 1e-3, "weight_decay": 0.1}, {}),
     ("adam", {"nesterov": True}, {}),
     ("nadam", {"b2": 0.99}, {}),
     ("adamw", {"weight_decay": 0.1}, {}),
@@ -31,8 +34,13 @@ CASES = [
     ("rmsprop", {"eps_in_sqrt": False}, {}),
     ("rmsprop", {"eps_in_sqrt": False, "centered": True, "decay": 0.95}, {}),
     ("rmsprop", {"eps_in_sqrt": False, "momentum": 0.5}, {}),
+    ("rmsprop", {}, {}),  # optax's default eps_in_sqrt=True: the rule's eps_mode="root"
+    ("rmsprop", {"eps_in_sqrt": True, "eps": 1e-2}, {}),
+    ("rmsprop", {"eps_in_sqrt": True, "eps": 1e-2, "centered": True, "momentum": 0.5}, {}),
     ("adagrad", {"eps": 0.0}, {}),
     ("adagrad", {"eps": 0.0, "initial_accumulator_value": 0.5}, {}),
+    ("adagrad", {}, {}),  # optax's ε inside the root
+    ("adagrad", {"eps": 1e-2}, {}),
 ]
 
 
@@ -94,6 +102,21 @@ def test_inject_hyperparams_with_a_schedule_equals_optax(name):
     assert set(state.hyperparams) == set(expected_state.hyperparams)
 
 
+@pytest.mark.parametrize("eps_root", [1e-8, 1e-2])
+def test_eps_and_eps_root_together_under_inject_hyperparams_equal_optax(eps_root):
+    """optax's ``m̂ / (sqrt(v̂ + eps_root) + eps)`` with both non-zero, both injected (traced)."""
+    schedule = optax.linear_schedule(0.02, 0.002, STEPS)
+    args = {"eps": 1e-3, "eps_root": eps_root, "b2": 0.99}
+    expected, _ = _run(optax.inject_hyperparams(optax.adam)(schedule, **args))
+    actual, state = _run(optax.inject_hyperparams(ako.adam)(schedule, **args))
+    _assert_trees_close(actual, expected)
+    assert np.isclose(float(state.hyperparams["eps_root"]), eps_root, rtol=1e-6)
+    # eps_root = 0 injected: still optax's plain Adam
+    expected, _ = _run(optax.inject_hyperparams(optax.adam)(schedule, eps_root=0.0))
+    actual, _ = _run(optax.inject_hyperparams(ako.adam)(schedule, eps_root=0.0))
+    _assert_trees_close(actual, expected)
+
+
 def test_a_hyperparameter_changed_in_the_injected_state_takes_effect():
     tx = optax.inject_hyperparams(ako.adam)(learning_rate=0.1)
     params = {"w": jnp.zeros(2)}
@@ -141,14 +164,15 @@ def test_scale_by_rule_chained_with_optax_transforms_equals_the_float64_rule(opt
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda: ako.adam(1e-3, eps_root=1e-8), "invalid eps_root with eps_mode='paper'"),
+    (lambda: ako.adam(1e-3, eps_root=1e-8, eps_mode="hat"),
+     "invalid eps_mode 'hat' with eps_root 1e-08; valid: 'paper'"),
     (lambda: ako.adam(1e-3, eps_root=1e-8, eps_mode="root"), "invalid eps with eps_mode='root'"),
     (lambda: ako.adam(1e-3, eps_mode="keras"), "invalid eps_mode 'keras'; valid: paper, hat, root"),
     (lambda: ako.adam(1e-3, b1=1.5),
      r"Invalid beta parameter at index 0: 1.5; valid range of betas\[0\]: \[0, 1\)"),
     (lambda: ako.adam(1e-3, mu_dtype=jnp.bfloat16), "invalid mu_dtype"),
     (lambda: ako.radam(1e-3, threshold=4.0), "invalid threshold 4.0; valid: 5.0"),
-    (lambda: ako.rmsprop(1e-3, eps_in_sqrt=True), "invalid eps_in_sqrt True"),
+    (lambda: ako.adagrad(1e-3, eps_mode="hat"), "invalid eps_mode 'hat'; valid: paper, root"),
     (lambda: ako.sgd(1e-3, momentum=0.0, nesterov=True), "nesterov=True requires momentum > 0"),
     (lambda: ako.scale_by_rule("adamm"), "unknown optimizer 'adamm'; valid: adagrad, adam"),
     (lambda: ako.scale_by_rule("adam", lr=0.1), "takes no lr; chain optax.scale_by_learning_rate"),

@@ -9,9 +9,10 @@ The only change to a Keras program is the import. Conventions, named where they 
   ``momentum_decay=1``) and ε added to ``sqrt(v̂)``, as Keras: equal to Keras's.
 - ``SGD``: torch's form ``buf = momentum·buf + g; param -= lr·buf``; Keras keeps ``lr`` inside
   the buffer. Equal for a constant learning rate; they differ while a schedule changes it.
-- ``RMSprop``, ``Adagrad``, ``Adamax``: ε where torch puts it (``sqrt(v) + ε``; Adamax inside the
-  max); Keras adds ε inside the square root (RMSprop, Adagrad) or outside the max (Adamax). With
-  ``epsilon=0`` they equal Keras's; otherwise they differ by that placement only.
+- ``RMSprop``, ``Adagrad``: ``eps_mode="root"`` (default) is Keras's ``sqrt(v + ε)``, so they
+  equal Keras's; ``eps_mode="paper"`` is torch's ``sqrt(v) + ε``.
+- ``Adamax``: ``eps_mode="hat"`` (default) is Keras's ``m / (u + ε)``, ε outside the max;
+  ``eps_mode="paper"`` is torch's ``max(β2·u, |g| + ε)``.
 - ``RAdam`` (Keras has none): torch's RAdam, ε in the "hat" place as torch has it.
 
 Every class also takes ``schedule=`` (an :mod:`adamkit.schedules` factor) and
@@ -56,14 +57,14 @@ class AdamW(Adam):
 
 @_register
 class Adamax(RuleOptimizer):
-    """Adamax, as ``keras.optimizers.Adamax`` but ε inside the max as torch (rule ``adamax``)."""
+    """Adamax, as ``keras.optimizers.Adamax`` (rule ``adamax``; ``eps_mode="paper"``: torch's)."""
 
     rule = rules.get("adamax")
 
     def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **options: Any) -> None:
-        super().__init__(learning_rate, {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon},
-                         **options)
+                 epsilon: float = 1e-7, *, eps_mode: str = "hat", **options: Any) -> None:
+        super().__init__(learning_rate, {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
+                                         "eps_mode": eps_mode}, **options)
 
 
 @_register
@@ -104,23 +105,24 @@ class SGD(RuleOptimizer):
 
 @_register
 class RMSprop(RuleOptimizer):
-    """RMSprop, as ``keras.optimizers.RMSprop`` but ε outside the root (rule ``rmsprop``)."""
+    """RMSprop, as ``keras.optimizers.RMSprop`` (rule ``rmsprop``; ``eps_mode="paper"``: torch's)."""
 
     rule = rules.get("rmsprop")
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, **options: Any) -> None:
+                 epsilon: float = 1e-7, centered: bool = False, *, eps_mode: str = "root",
+                 **options: Any) -> None:
         super().__init__(learning_rate, {"rho": rho, "momentum": momentum, "epsilon": epsilon,
-                                         "centered": centered}, **options)
+                                         "centered": centered, "eps_mode": eps_mode}, **options)
 
 
 @_register
 class Adagrad(RuleOptimizer):
-    """Adagrad, as ``keras.optimizers.Adagrad`` but ε outside the root (rule ``adagrad``)."""
+    """Adagrad, as ``keras.optimizers.Adagrad`` (rule ``adagrad``; ``eps_mode="paper"``: torch's)."""
 
     rule = rules.get("adagrad")
 
     def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7, **options: Any) -> None:
+                 epsilon: float = 1e-7, *, eps_mode: str = "root", **options: Any) -> None:
         super().__init__(learning_rate, {"initial_accumulator_value": initial_accumulator_value,
-                                         "epsilon": epsilon}, **options)
+                                         "epsilon": epsilon, "eps_mode": eps_mode}, **options)

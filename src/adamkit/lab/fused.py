@@ -45,7 +45,8 @@ def final_losses(fn: TestFunction, optimizer: str, *, steps: int, start, **hyper
     Hyperparameters are the engine's (``lr``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``,
     ``eps_mode``, ...), each a number or an array of C values; ``start`` is one point.
     """
-    if not covers(fn, optimizer) or hyperparameters.get("maximize"):
+    if (not covers(fn, optimizer) or hyperparameters.get("maximize")
+            or np.any(np.asarray(hyperparameters.get("eps_root", 0.0)) != 0)):  # not in the kernel
         r = run(fn, optimizer, steps=steps, start=start, **hyperparameters)
         return r.final_loss(), r.diverged, "engine"
     v = rules.variant(optimizer)

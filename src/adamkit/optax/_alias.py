@@ -1,11 +1,12 @@
 """optax's optimizers by optax's names and signatures, each ``chain(scale_by_rule(...), ...)``.
 
 Where optax and the rule (torch's convention) place ε differently, the difference is named, not
-hidden: ``adam``'s ``eps_mode`` picks the placement (``"paper"``: optax's default ``eps``;
-``"root"``: optax's ``eps_root`` alone; ``"hat"``: Keras's); ``radam``, ``adagrad`` and
-``rmsprop`` place ε as torch does (see each docstring). A combination the rule cannot express
-(``eps`` and ``eps_root`` both non-zero, ``mu_dtype``, ...) is a ValueError naming the value and
-the valid ones, never a silent approximation.
+hidden: ``adam``'s ``eps_mode`` picks the placement (``"paper"``: optax's ``eps`` and
+``eps_root``, ``sqrt(v̂ + eps_root) + eps``; ``"root"``: optax's ``eps_root`` alone; ``"hat"``:
+Keras's); ``rmsprop``'s ``eps_in_sqrt`` and ``adagrad`` are the rules' ``eps_mode="root"``, as
+optax; ``radam`` places ε as torch does (see its docstring). A combination the rule cannot express
+(``mu_dtype``, ``eps_root`` with ``eps_mode="hat"``, ...) is a ValueError naming the value and the
+valid ones, never a silent approximation.
 """
 
 from __future__ import annotations
@@ -40,21 +41,21 @@ def _adam_direction(owner: str, b1: Any, b2: Any, eps: Any, eps_root: Any, mu_dt
             _refuse(owner, "eps_mode with nesterov=True", eps_mode, "paper")
         _require(owner, "eps_root with nesterov=True", eps_root, 0.0)
         return scale_by_rule("nadam", betas=(b1, b2), eps=eps, momentum_decay=math.inf)
+    extra: dict[str, Any] = {}
     if eps_mode == "root":  # sqrt(v̂ + eps_root): optax's eps_root with eps = 0
         _require(owner, "eps with eps_mode='root' (eps_root is the ε)", eps, 0.0)
         eps = eps_root
-    else:
-        _require(owner, f"eps_root with eps_mode={eps_mode!r} (use eps_mode='root', eps=0)",
-                 eps_root, 0.0)
-    return scale_by_rule("adam", betas=(b1, b2), eps=eps, eps_mode=eps_mode)
+    elif eps_root is not None and (is_traced(eps_root) or float(eps_root) != 0.0):
+        extra["eps_root"] = eps_root  # sqrt(v̂ + eps_root) + eps: "paper" only (the rule says so)
+    return scale_by_rule("adam", betas=(b1, b2), eps=eps, eps_mode=eps_mode, **extra)
 
 
 def adam(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8,
          eps_root: Any = 0.0, mu_dtype: Any = None, *, nesterov: bool = False,
          eps_mode: str = "paper") -> optax.GradientTransformationExtraArgs:
-    r"""Adam, as ``optax.adam``: ``-learning_rate · m̂ / (sqrt(v̂) + eps)`` (rule ``adam``).
+    r"""Adam, as ``optax.adam``: ``-learning_rate · m̂ / (sqrt(v̂ + eps_root) + eps)`` (rule ``adam``).
 
-    ``eps_mode="root"`` with ``eps=0`` is optax's ``eps_root``: ``m̂ / sqrt(v̂ + eps_root)``;
+    ``eps_mode="root"`` with ``eps=0`` is ``m̂ / sqrt(v̂ + eps_root)`` too, spelt as the rule's "root";
     ``eps_mode="hat"`` is Keras's ``(sqrt(v) + eps)/sqrt(1-β2^t)``. ``nesterov=True`` is
     :func:`nadam`.
     """
@@ -117,31 +118,33 @@ def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False,
 
 
 def rmsprop(learning_rate: Any, decay: Any = 0.9, eps: Any = 1e-8, initial_scale: Any = 0.0,
-            eps_in_sqrt: bool = False, centered: bool = False, momentum: Any = None,
+            eps_in_sqrt: bool = True, centered: bool = False, momentum: Any = None,
             nesterov: bool = False,
             bias_correction: bool = False) -> optax.GradientTransformationExtraArgs:
-    """RMSprop (rule ``rmsprop``, torch's): ``g / (sqrt(nu) + eps)``.
+    """RMSprop, as ``optax.rmsprop`` (rule ``rmsprop``): ``g / sqrt(nu + eps)`` with optax's
+    default ``eps_in_sqrt=True`` (the rule's ``eps_mode="root"``, Keras's placement too);
+    ``eps_in_sqrt=False`` is ``g / (sqrt(nu) + eps)`` (``"paper"``, torch's).
 
-    optax's default ``eps_in_sqrt=True`` (``g / sqrt(nu + eps)``) is Keras's placement, not the
-    rule's, hence this front end's default ``eps_in_sqrt=False``. With momentum the learning rate
-    multiplies the trace (torch) where optax multiplies before tracing: equal for a constant lr.
+    With momentum the learning rate multiplies the trace (torch) where optax multiplies before
+    tracing: equal for a constant lr.
     """
-    if eps_in_sqrt:
-        _refuse("rmsprop", "eps_in_sqrt", eps_in_sqrt, "False (ε outside the root, as torch)")
     _require("rmsprop", "initial_scale", initial_scale, 0.0)
     for name, flag in (("nesterov", nesterov), ("bias_correction", bias_correction)):
         if flag:
             _refuse("rmsprop", name, flag, "False")
     return optax.chain(
         scale_by_rule("rmsprop", alpha=decay, eps=eps, centered=centered,
+                      eps_mode="root" if eps_in_sqrt else "paper",
                       momentum=0.0 if momentum is None else momentum),
         optax.scale_by_learning_rate(learning_rate))
 
 
-def adagrad(learning_rate: Any, initial_accumulator_value: Any = 0.1,
-            eps: Any = 1e-7) -> optax.GradientTransformationExtraArgs:
-    """Adagrad (rule ``adagrad``, torch's): ``g / (sqrt(sum) + eps)``; optax divides by
-    ``sqrt(sum + eps)`` (equal for ``eps=0``)."""
+def adagrad(learning_rate: Any, initial_accumulator_value: Any = 0.1, eps: Any = 1e-7, *,
+            eps_mode: str = "root") -> optax.GradientTransformationExtraArgs:
+    """Adagrad, as ``optax.adagrad`` (rule ``adagrad``): ``g / sqrt(sum + eps)``, the rule's
+    ``eps_mode="root"``; ``eps_mode="paper"`` is torch's ``g / (sqrt(sum) + eps)``. (optax gives 0
+    where ``sum`` is 0; the rule gives ``0/sqrt(eps)``, the same 0 for ``eps > 0``.)"""
     return optax.chain(
-        scale_by_rule("adagrad", initial_accumulator_value=initial_accumulator_value, eps=eps),
+        scale_by_rule("adagrad", initial_accumulator_value=initial_accumulator_value, eps=eps,
+                      eps_mode=eps_mode),
         optax.scale_by_learning_rate(learning_rate))

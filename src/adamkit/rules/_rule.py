@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adamkit.errors import HyperparameterError
 from adamkit.rules.hyperparameters import HYPERPARAMETERS, canonical, validate
 
 
@@ -23,7 +24,9 @@ class Rule:
     ``takes`` names the hyperparameters (declared in :mod:`adamkit.rules.hyperparameters`);
     ``defaults`` overrides the declared defaults where this rule differs (torch's, rule by rule).
     ``state_keys`` are the arrays ``init``/``update`` may keep. ``check`` tests combinations that
-    no single declaration can (SGD's Nesterov needs momentum). ``internals``, where set, reads the
+    no single declaration can (SGD's Nesterov needs momentum). ``choices`` narrows a declared
+    choice to the values that mean something for this rule (RMSprop's ``eps_mode``: paper, root).
+    ``internals``, where set, reads the
     state in the paper's terms (see :func:`adamkit.rules.adam.internals`).
     """
 
@@ -35,6 +38,7 @@ class Rule:
     state_keys: tuple[str, ...] = ()
     counts_steps: bool = True  # torch's SGD keeps no 'step' in its state
     check: Callable[[str, dict], None] | None = None
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     internals: Callable[..., dict] | None = None
 
     @property
@@ -48,6 +52,10 @@ class Rule:
         Other libraries' names (``learning_rate``, ``beta_1``, ``epsilon``) are accepted.
         """
         given = canonical({**(hp or {}), **more}, self.name, self.takes)
+        for name, allowed in self.choices.items():
+            if name in given and given[name] not in allowed:
+                raise HyperparameterError(f"{self.name}: invalid {name} {given[name]!r}; "
+                                          f"valid: {', '.join(allowed)}")
         out = validate(self.name, self.takes, self.defaults, given)
         if self.check is not None:
             self.check(self.name, out)

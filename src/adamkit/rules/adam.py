@@ -17,6 +17,11 @@ With ``g`` the prepared gradient (sign and weight decay applied, see ``_numerics
   effective ε grows by 1/sqrt(1-β2^t) early in training (≈31.6x at t=1 for β2=0.999).
 - ``"root"``:  ``sqrt(v̂ + ε)``: optax's ``eps_root`` (with optax's outer eps = 0).
 
+``eps_root`` (default 0) is added inside the root besides: with ``eps_mode="paper"`` the
+denominator is ``sqrt(v̂ + eps_root) + ε``, optax's ``scale_by_adam(eps, eps_root)`` with both
+non-zero. With ``"hat"`` or ``"root"`` a non-zero ``eps_root`` is refused (``"root"`` already puts
+ε there; ``"hat"`` has no library that defines it): the error names ``"paper"``.
+
 AdamW is Adam with ``weight_decay_mode="decoupled"`` and ``weight_decay=1e-2`` (torch's defaults).
 """
 
@@ -25,6 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from adamkit.errors import HyperparameterError
 from adamkit.rules._numerics import (
     addcdiv,
     as_scalar_or_array,
@@ -33,12 +41,14 @@ from adamkit.rules._numerics import (
     ema_square,
     is_static,
     prepare,
+    value_of,
     weight_decay_terms,
 )
 from adamkit.rules._rule import Rule
+from adamkit.rules.hyperparameters import numbers
 
 TAKES = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay",
-         "weight_decay_mode", "eps_mode")
+         "weight_decay_mode", "eps_mode", "eps_root")
 STATE_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
 
@@ -51,6 +61,8 @@ class Denominator:
         paper: (1,   0, 0, sqrt(bc2), ε)   ->  sqrt(v)/sqrt(bc2) + ε  =  sqrt(v̂) + ε
         hat:   (1,   0, ε, sqrt(bc2), 0)   ->  (sqrt(v) + ε)/sqrt(bc2)
         root:  (bc2, ε, 0, 1,         0)   ->  sqrt(v/bc2 + ε)        =  sqrt(v̂ + ε)
+        paper with eps_root = r != 0:
+               (bc2, r, 0, 1,         ε)   ->  sqrt(v/bc2 + r) + ε    =  sqrt(v̂ + r) + ε
 
     The rule skips the terms that are Python 1s and 0s (exact either way); the fused kernels take
     all five.
@@ -88,12 +100,16 @@ def step_scalars(hp: dict, step: Any) -> StepScalars:
     bc1 = bias_correction(beta1, step)
     bc2 = bias_correction(beta2, step)
     eps, mode = hp["eps"], hp["eps_mode"]
+    eps_root = value_of(hp.get("eps_root", 0))
     sqrt_bc2 = bc2**0.5
-    denominator = {
-        "paper": Denominator(1, 0, 0, sqrt_bc2, eps),
-        "hat": Denominator(1, 0, eps, sqrt_bc2, 0),
-        "root": Denominator(bc2, eps, 0, 1, 0),
-    }[mode]
+    if mode == "paper" and not is_static(eps_root, 0):  # other modes refuse it (check_eps_root)
+        denominator = Denominator(bc2, eps_root, 0, 1, eps)
+    else:
+        denominator = {
+            "paper": Denominator(1, 0, 0, sqrt_bc2, eps),
+            "hat": Denominator(1, 0, eps, sqrt_bc2, 0),
+            "root": Denominator(bc2, eps, 0, 1, 0),
+        }[mode]
     l2, decay = weight_decay_terms(hp)
     # A tensor lr stays a tensor here, as in torch.optim, where lr / bias_correction rounds in its dtype.
     return StepScalars(-1.0 if hp.get("maximize") else 1.0, l2, decay, bc1, bc2, hp["lr"] / bc1,
@@ -117,6 +133,15 @@ def denominator(v: Any, d: Denominator, xp: Any) -> Any:
     if not is_static(d.outer_eps, 0):
         out = out + scalar(d.outer_eps)
     return out
+
+
+def check_eps_root(owner: str, hp: dict) -> None:
+    """A non-zero ``eps_root`` goes with ``eps_mode="paper"`` only (see the module's doc)."""
+    eps_root = numbers(hp.get("eps_root", 0))  # None when traced: checked when it was concrete
+    if hp["eps_mode"] != "paper" and eps_root is not None and bool(np.any(eps_root != 0)):
+        raise HyperparameterError(
+            f"{owner}: invalid eps_mode {hp['eps_mode']!r} with eps_root {hp['eps_root']!r}; valid: "
+            "'paper' (sqrt(v̂ + eps_root) + eps), or eps_root=0")
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -164,7 +189,8 @@ def internals(state: dict, step: Any, hp: dict, xp: Any) -> dict:
     }
 
 
-ADAM = Rule("adam", init, update, TAKES, state_keys=STATE_KEYS, internals=internals)
+ADAM = Rule("adam", init, update, TAKES, state_keys=STATE_KEYS, check=check_eps_root,
+            internals=internals)
 ADAMW = Rule("adamw", init, update, TAKES,
              {"weight_decay": 1e-2, "weight_decay_mode": "decoupled"}, STATE_KEYS,
-             internals=internals)
+             check=check_eps_root, internals=internals)

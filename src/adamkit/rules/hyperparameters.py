@@ -135,9 +135,14 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
     Hyperparameter("decoupled_weight_decay", False, "bool",
                    "torch's spelling of weight_decay_mode='decoupled'"),
     Hyperparameter("eps_mode", "paper", "choice",
-                   "where ε goes: paper: sqrt(v̂)+ε (Algorithm 1, PyTorch); hat: sqrt(v)+ε, "
-                   "bias correction in the step size (TF/Keras); root: sqrt(v̂+ε) (optax eps_root)",
+                   "where ε goes (paper is PyTorch's in every rule). Adam: paper: sqrt(v̂)+ε "
+                   "(Algorithm 1); hat: sqrt(v)+ε, bias correction in the step size (TF/Keras); "
+                   "root: sqrt(v̂+ε) (optax eps_root). RMSprop, Adagrad: paper: sqrt(v)+ε; root: "
+                   "sqrt(v+ε) (Keras, optax). Adamax: paper: max(β2·u, |g|+ε); hat: m/(u+ε) "
+                   "with u = max(β2·u, |g|) (Keras)",
                    ("paper", "hat", "root")),
+    Hyperparameter("eps_root", 0.0, "float", "added inside the square root, optax's eps_root",
+                   NONNEG, "log", (1e-16, 1e-6)),
     Hyperparameter("amsgrad", False, "bool",
                    "divide by the running maximum of v (AMSGrad, Reddi et al. 2018)"),
     Hyperparameter("maximize", False, "bool", "maximize the objective (step along +grad)"),

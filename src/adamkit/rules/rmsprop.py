@@ -7,6 +7,9 @@ r"""RMSprop (Hinton, Lecture 6e), with centering (Graves, arXiv:1308.0850) and m
     avg        = sqrt(square_avg - grad_avg²) + ε  if centered else  sqrt(square_avg) + ε
     buf        = momentum·buf + g/avg;  param -= lr·buf      (momentum > 0)
     param      = param - lr·g/avg                            (otherwise)
+
+``eps_mode="root"`` puts ε inside the root, ``avg = sqrt(square_avg (- grad_avg²) + ε)``: Keras's
+RMSprop and optax's ``eps_in_sqrt=True``. ``"paper"`` (default) is torch's ``sqrt(·) + ε``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from adamkit.rules._numerics import (
 from adamkit.rules._rule import Rule
 
 TAKES = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize",
-         "weight_decay_mode")
+         "weight_decay_mode", "eps_mode")
+EPS_MODES = ("paper", "root")
 
 
 def _uses_momentum(hp: dict) -> bool:
@@ -50,10 +54,11 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     new_state = {"square_avg": square_avg}
     if hp["centered"]:
         grad_avg = new_state["grad_avg"] = ema(state["grad_avg"], grad, alpha, xp)
-        avg = xp.sqrt(addcmul(square_avg, grad_avg, grad_avg, -1, xp))
+        avg = addcmul(square_avg, grad_avg, grad_avg, -1, xp)
     else:
-        avg = xp.sqrt(square_avg)
-    avg = avg + as_scalar_or_array(hp["eps"], grad, xp)
+        avg = square_avg
+    eps = as_scalar_or_array(hp["eps"], grad, xp)
+    avg = xp.sqrt(avg + eps) if hp.get("eps_mode") == "root" else xp.sqrt(avg) + eps
     lr = as_scalar_or_array(hp["lr"], param, xp)
     if _uses_momentum(hp):
         momentum = as_scalar_or_array(hp["momentum"], grad, xp)
@@ -64,4 +69,4 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 
 RMSPROP = Rule("rmsprop", init, update, TAKES, {"lr": 1e-2},
-               ("square_avg", "momentum_buffer", "grad_avg"))
+               ("square_avg", "momentum_buffer", "grad_avg"), choices={"eps_mode": EPS_MODES})

@@ -3,7 +3,7 @@
 Each class only names its rule and spells out torch's signature (so positional arguments, help()
 and IDEs behave as with torch.optim); :class:`~adamkit.torch._base.RuleOptimizer` does the rest.
 The adamkit-only keyword arguments (``nonfinite``, ``clip_*``, ``state_precision``, ``eps_mode``,
-``weight_decay_mode``) are described in :mod:`adamkit.torch._base` and declared, with every
+``eps_root``, ``weight_decay_mode``) are described in :mod:`adamkit.torch._base` and declared, with every
 hyperparameter, in :mod:`adamkit.rules.hyperparameters`. ``weight_decay_mode=None`` (every class)
 means the rule's own: ``"decoupled"`` for AdamW and wherever ``decoupled_weight_decay=True``, else
 ``"l2"``.
@@ -70,11 +70,13 @@ class Adam(RuleOptimizer):
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False, eps_mode: str = "paper",
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+                 eps_root: float = 0.0, weight_decay_mode: str | None = None,
+                 **adamkit_options: Any) -> None:
         _check_adam_tensors(type(self).__name__, lr, betas, foreach)
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        amsgrad=amsgrad, maximize=maximize,
-                       decoupled_weight_decay=decoupled_weight_decay, eps_mode=eps_mode)
+                       decoupled_weight_decay=decoupled_weight_decay, eps_mode=eps_mode,
+                       eps_root=eps_root)
         RuleOptimizer.__init__(self, params, hp, foreach=foreach, capturable=capturable,
                                differentiable=differentiable, fused=fused,
                                **_own_options(type(self).__name__, adamkit_options))
@@ -90,11 +92,11 @@ class AdamW(Adam):
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
-                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
+                 eps_mode: str = "paper", eps_root: float = 0.0,
+                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          foreach=foreach, capturable=capturable, differentiable=differentiable,
-                         fused=fused, eps_mode=eps_mode,
+                         fused=fused, eps_mode=eps_mode, eps_root=eps_root,
                          decoupled_weight_decay=weight_decay_mode in (None, "decoupled"),
                          weight_decay_mode=weight_decay_mode,
                          **_own_options("AdamW", adamkit_options))
@@ -118,9 +120,10 @@ class Adamax(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 2e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, capturable: bool = False,
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
+                 **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                       maximize=maximize)
+                       maximize=maximize, eps_mode=eps_mode)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
                          differentiable=differentiable,
                          **_own_options(type(self).__name__, adamkit_options))
@@ -186,10 +189,10 @@ class RMSprop(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False, *, weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
+                 differentiable: bool = False, *, eps_mode: str = "paper",
+                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                       momentum=momentum, centered=centered, maximize=maximize)
+                       momentum=momentum, centered=centered, maximize=maximize, eps_mode=eps_mode)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
                          differentiable=differentiable,
                          **_own_options(type(self).__name__, adamkit_options))
@@ -206,9 +209,10 @@ class Adagrad(RuleOptimizer):
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
                  eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
+                 **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                        initial_accumulator_value=initial_accumulator_value, eps=eps,
-                       maximize=maximize)
+                       maximize=maximize, eps_mode=eps_mode)
         super().__init__(params, hp, foreach=foreach, differentiable=differentiable, fused=fused,
                          **_own_options(type(self).__name__, adamkit_options))

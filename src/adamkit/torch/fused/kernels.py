@@ -17,9 +17,10 @@ rule and in the rule's order, so the kernels and the rule agree to float roundin
 The scalars (:class:`KernelScalars`) are :func:`adamkit.rules.adam_step_scalars` cast to the
 param's dtype: the kernels work out no bias correction, weight decay or ε placement of their own.
 ``denominator(v) = (sqrt(v / inner_scale + inner_eps) + mid_eps) / outer_scale + outer_eps`` (the
-rule's :class:`~adamkit.rules.adam.Denominator`): the walker for ``eps_mode="root"`` computes
-``sqrt(v / inner_scale + inner_eps)``, the other walker ``(sqrt(v) + mid_eps) / outer_scale +
-outer_eps`` (the terms it leaves out are the exact 1s and 0s of those modes; the 8-bit walker
+rule's :class:`~adamkit.rules.adam.Denominator`): the walker for ``eps_mode="root"`` (and for a
+non-zero ``eps_root``) computes ``sqrt(v / inner_scale + inner_eps) + outer_eps``, the other walker
+``(sqrt(v) + mid_eps) / outer_scale + outer_eps`` (the terms it leaves out are the exact 1s and 0s
+of those modes; adding an exact 0 changes no bit; the 8-bit walker
 multiplies by ``1/outer_scale`` instead, within an ulp, one division less).
 
 Storage formats (:mod:`adamkit.torch.fused.codecs` defines the codes):
@@ -101,7 +102,7 @@ def kernel_scalars(hp: dict, step: int, dtype: Any) -> KernelScalars:
 
 
 def is_root(scalars: KernelScalars) -> bool:
-    """Whether the denominator needs its inner terms (``eps_mode="root"``)."""
+    """Whether the denominator needs its inner terms (``eps_mode="root"`` or ``eps_root``)."""
     return bool(scalars.inner_scale != 1 or scalars.inner_eps != 0)
 
 
@@ -173,8 +174,9 @@ def _denominator_sqrt_by_reciprocal(v, k):
 
 @njit(inline="always")
 def _denominator_root(v, k):
-    """``sqrt(v / inner_scale + inner_eps)``: eps_mode "root"."""
-    return np.sqrt(v / k.inner_scale + k.inner_eps)
+    """``sqrt(v / inner_scale + inner_eps) + outer_eps``: eps_mode "root" (outer_eps 0), and
+    "paper" with a non-zero eps_root."""
+    return np.sqrt(v / k.inner_scale + k.inner_eps) + k.outer_eps
 
 
 # -- storage codecs, per value ----------------------------------------------------------------------

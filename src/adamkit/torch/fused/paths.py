@@ -61,8 +61,8 @@ def settings_verdict(optimizer: Any, group: dict) -> GroupPath | None:
     for key in ("nonfinite", "clip_value", "clip_norm", "clip_global_norm"):
         if group.get(key) is not None or optimizer.defaults.get(key) is not None:
             return rule_path(PathReason.OPTION, key)
-    for key in ("lr", "weight_decay", "eps"):
-        if not _is_scalar(group[key]):
+    for key in ("lr", "weight_decay", "eps", "eps_root"):
+        if not _is_scalar(group.get(key, 0.0)):
             return rule_path(PathReason.NOT_SCALAR, f"{key} is not a scalar")
     if not all(map(_is_scalar, group["betas"])):
         return rule_path(PathReason.NOT_SCALAR, "betas are not scalars")
