@@ -25,6 +25,9 @@ def test_sliders_are_the_declarations(server):
     by_name = {o["name"]: o for o in meta["optimizers"]}
     assert by_name["momentum"]["defaults"]["momentum"] == 0.9 and "momentum" not in by_name["sgd"]["sliders"]
     assert by_name["adam"]["color"] == "#0072B2"
+    # a choice the rule narrows is offered as the rule allows it (RMSprop: paper or root)
+    assert by_name["rmsprop"]["choices"]["eps_mode"] == ["paper", "root"]
+    assert by_name["adam"]["choices"] == {}
 
 
 def test_run_equals_the_lab(server):

@@ -38,6 +38,8 @@ def meta() -> dict:
             "name": name, "doc": v.doc, "rule": v.rule, "family": v.family,
             "sliders": inputs.sliders(name), "defaults": inputs.optimizer_defaults(name),
             "internals": v.rule in rules.ADAM_FAMILY, **optimizer_style(name),
+            # a choice narrowed by the rule (RMSprop's eps_mode: paper or root)
+            "choices": {k: list(c) for k, c in rules.get(v.rule).choices.items()},
         })
     wanted = {k for o in optimizers for k in o["sliders"]}
     return {

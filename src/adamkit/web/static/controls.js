@@ -49,7 +49,8 @@ const Controls = (() => {
       if (decl.kind === "choice") {
         const select = document.createElement("select");
         select.name = key;
-        for (const c of decl.choices) select.add(new Option(c, c, false, c === entry.hp[key]));
+        const choices = (info.choices && info.choices[key]) || decl.choices;  // the rule's own, if narrowed
+        for (const c of choices) select.add(new Option(c, c, false, c === entry.hp[key]));
         select.onchange = () => { entry.hp[key] = select.value; onChange(); };
         row.append(select, document.createElement("span"));
       } else {
