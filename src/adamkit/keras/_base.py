@@ -134,14 +134,12 @@ class RuleOptimizer(keras.optimizers.Optimizer):
         """Adam's per-coordinate internals for ``variable`` now (``rules.adam_internals``):
         ``m_hat``, ``v_hat``, ``effective_lr`` (the real per-coordinate step size), ``update``,
         ``eps_dominates``; with the learning rate in effect for the next step."""
-        if self.rule.name not in rules.ADAM_FAMILY:
-            raise ValueError(f"internals are defined for {', '.join(rules.ADAM_FAMILY)}, "
-                             f"not {self.rule.name}")
         step = int(to_numpy(self.iterations))
         if step == 0:
             raise ValueError("internals are available after the first update")
         hp = {**self.hyperparameters, "lr": float(to_numpy(self.learning_rate))}
-        return rules.adam_internals(self.state_of(variable), step, hp, np)
+        read = rules.internals_of(self.rule, type(self).__name__)
+        return read(self.state_of(variable), step, hp, np)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

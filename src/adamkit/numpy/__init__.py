@@ -90,14 +90,12 @@ class Optimizer:
 
     def internals(self, key: Any = None) -> dict:
         """Adam's per-coordinate internals after the last update (see ``rules.adam_internals``)."""
-        if self.rule.name not in rules.ADAM_FAMILY:
-            raise ValueError(f"internals are defined for {', '.join(rules.ADAM_FAMILY)}, "
-                             f"not {self.rule.name}")
         if not self.state:
             raise ValueError("internals are available after the first update")
         key = next(iter(self.state)) if key is None else key
         hp = self._hyperparameters(self.step_count)
-        return rules.adam_internals(self.state[key], self.step_count, hp, np)
+        read = rules.internals_of(self.rule, type(self).__name__)
+        return read(self.state[key], self.step_count, hp, np)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.hp.items())

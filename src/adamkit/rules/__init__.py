@@ -15,6 +15,8 @@ the torch front end's state_dict is torch's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adamkit.errors import choice
 from adamkit.rules import adam
 from adamkit.rules._rule import Rule
@@ -42,6 +44,15 @@ adam_internals = adam.internals
 adam_step_scalars = adam.step_scalars
 
 
+def internals_of(rule: Rule, owner: str) -> Callable[..., dict]:
+    """``rule.internals``, the reader every front end's ``internals()`` calls; a ValueError naming
+    ``owner`` for a rule without Adam moments."""
+    if rule.internals is None:
+        raise ValueError(f"{owner}.internals(): rule {rule.name!r} keeps no Adam moments; "
+                         f"internals are defined for {', '.join(ADAM_FAMILY)}")
+    return rule.internals
+
+
 def get(name: str) -> Rule:
     """The rule called ``name`` (case-insensitive); a ValueError lists the valid names."""
     try:
@@ -51,5 +62,5 @@ def get(name: str) -> Rule:
 
 
 __all__ = ["RULES", "ADAM_FAMILY", "EPS_MODES", "WEIGHT_DECAY_MODES", "HYPERPARAMETERS", "VARIANTS",
-           "Hyperparameter", "Range", "Rule", "Variant", "get", "variant", "adam_internals",
+           "Hyperparameter", "Range", "Rule", "Variant", "get", "internals_of", "variant", "adam_internals",
            "adam_step_scalars"]

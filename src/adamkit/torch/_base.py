@@ -27,13 +27,13 @@ takes the per-tensor rule path, and ``paths()`` says why.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch.optim.optimizer import _device_dtype_check_for_fused, _get_scalar_dtype
 
-from adamkit import clipping
+from adamkit import clipping, rules
 from adamkit.errors import HyperparameterError
 from adamkit.rules import Rule
 from adamkit.rules.hyperparameters import OPTIONS
@@ -189,16 +189,14 @@ class RuleOptimizer(torch.optim.Optimizer):
         (never stepped with a gradient) or a tensor that is not one of this optimizer's params.
         """
         name = type(self).__name__
-        if self.rule.internals is None:
-            raise ValueError(f"{name}.internals(): rule {self.rule.name!r} keeps no Adam moments; "
-                             "valid for: Adam, AdamW, SparseAdam")
+        read = rules.internals_of(self.rule, name)
         index = self._group_index(param)
         group = self.param_groups[index]
         state = self.state.get(param)
         if not state or "step" not in state:
             raise ValueError(f"{name}.internals(): {self._name_of(param, index, group)} has no "
                              "optimizer state yet (not stepped with a gradient)")
-        return decoded_internals(self.rule, param, state, self.hyperparameters(group))
+        return decoded_internals(read, param, state, self.hyperparameters(group))
 
     def state_bytes(self, param: torch.Tensor | None = None) -> int:
         """Bytes of optimizer state held for ``param`` (for every param when None): the moment
@@ -389,14 +387,13 @@ def _check_tensor_lr(owner: str, lr: Any) -> None:
                                   f"{tuple(lr.shape)} (one lr per param group)")
 
 
-def decoded_internals(rule: Rule, param: torch.Tensor, state: dict, hp: dict) -> dict:
-    """``rule.internals`` on ``state`` decoded from any stored precision (see ``internals``)."""
+def decoded_internals(read: Callable[..., dict], param: torch.Tensor, state: dict, hp: dict) -> dict:
+    """``read`` (a rule's internals) on ``state`` decoded from any stored precision."""
     local_state = _sharded.localize({k: v for k, v in state.items() if k != "step"})
     arrays = codecs.decode_state(local_state, _sharded.local(param.detach()))
     step = state["step"]
     step = int(step.item()) if torch.is_tensor(step) else int(step)
-    assert rule.internals is not None  # callers check
-    return rule.internals({k: _real(v) for k, v in arrays.items()}, step, hp, torch)
+    return read({k: _real(v) for k, v in arrays.items()}, step, hp, torch)
 
 
 def _real(t: torch.Tensor) -> torch.Tensor:

@@ -113,7 +113,8 @@ class SparseAdam(torch.optim.Optimizer):
                     raise ValueError(f"SparseAdam.internals(): the parameter of shape "
                                      f"{tuple(param.shape)} has no optimizer state yet")
                 hp = self._hyperparameters(group)
-                return decoded_internals(rules.get("adam"), param, state, hp)
+                read = rules.internals_of(rules.get("adam"), "SparseAdam")
+                return decoded_internals(read, param, state, hp)
         raise ValueError(f"SparseAdam: the tensor of shape {tuple(param.shape)} is not a "
                          "parameter of this optimizer")
 
