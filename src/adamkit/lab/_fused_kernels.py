@@ -66,16 +66,14 @@ def denominator(v, bc2, eps, eps_mode):
     return np.sqrt(v / bc2 + eps)
 
 @numba.njit(cache=True, parallel=True)
-def adam_final_losses(fid, x0, y0, lr, b1, b2, eps, wd, wd_mode, eps_mode, amsgrad, steps,
+def adam_final_losses(fid, x0, y0, lr, b1, b2, eps, l2s, decays, eps_mode, amsgrad, steps,
                       lo_far, hi_far, final, diverged_step):
     for c in numba.prange(lr.size):
         x, y = x0, y0
         mx = my = vx = vy = vmx = vmy = 0.0
         f, gx, gy = value_and_grad(fid, x, y)
         diverged_step[c] = 0 if outside(x, y, f, lo_far, hi_far) else -1
-        l2 = wd[c] if wd_mode == 0 else 0.0
-        decay = 1.0 if wd[c] == 0 or wd_mode == 0 else (
-            1.0 - lr[c] * wd[c] if wd_mode == 1 else 1.0 - wd[c])
+        l2, decay = l2s[c], decays[c]  # the rule's weight_decay_terms, computed by the caller
         for t in range(1, steps + 1):
             if diverged_step[c] >= 0:
                 break

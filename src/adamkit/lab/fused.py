@@ -6,8 +6,9 @@ NumPy passes per step and on keeping every iterate; here one Numba loop per conf
 x, y, m and v in registers and returns only what the map shows (final loss, divergence step).
 
 This is a **second spelling** of two things, for speed only, and the tests tie both to the
-originals: the Adam rule (:mod:`adamkit.rules.adam`: AMSGrad, the three ``eps_mode``s, the three
-``weight_decay_mode``s, the operations in the rule's order) and the gradients of the registered
+originals: the Adam rule (:mod:`adamkit.rules.adam`: AMSGrad, the three ``eps_mode``s, the
+operations in the rule's order; the weight decay's factors come from the rule's own
+``weight_decay_terms``) and the gradients of the registered
 2-D functions (:mod:`adamkit.lab.functions`). Divergence is the engine's: the first step where the
 point or the loss is not finite or a coordinate leaves the window widened by ``ESCAPE`` widths.
 
@@ -29,7 +30,6 @@ FUNCTION_IDS = {name: i for i, name in enumerate(
     ("quadratic", "ill_conditioned", "rosenbrock", "himmelblau", "beale", "rastrigin", "ackley",
      "booth", "styblinski_tang", "saddle"))}
 EPS_MODE_IDS = {"paper": 0, "hat": 1, "root": 2}
-WEIGHT_DECAY_MODE_IDS = {"l2": 0, "decoupled": 1, "independent": 2}
 
 
 def covers(fn: TestFunction, optimizer: str, noise: float = 0.0) -> bool:
@@ -57,18 +57,19 @@ def final_losses(fn: TestFunction, optimizer: str, *, steps: int, start, **hyper
         hp["betas"] = (hp.pop("beta1", b1), hp.pop("beta2", b2))
     hp = rule.validate({**v.settings, **hp})  # the declarations' ranges, the rule's messages
     beta1, beta2 = hp["betas"]
-    columns = [hp["lr"], beta1, beta2, hp["eps"], hp["weight_decay"]]
+    l2, decay = rules.weight_decay_terms(hp)  # the rule's own decay factors (no schedule in the lab)
+    columns = [hp["lr"], beta1, beta2, hp["eps"], l2, decay]
     C = max(np.size(c) for c in columns)
-    lr, b1, b2, eps, wd = (np.broadcast_to(np.asarray(c, np.float64).reshape(-1), (C,)).copy()
-                           for c in columns)
+    lr, b1, b2, eps, l2s, decays = (np.broadcast_to(np.asarray(c, np.float64).reshape(-1), (C,)).copy()
+                                    for c in columns)
     lo = np.array([w[0] for w in fn.window])
     hi = np.array([w[1] for w in fn.window])
     lo_far, hi_far = lo - ESCAPE * (hi - lo), hi + ESCAPE * (hi - lo)
     final = np.empty(C)
     diverged_step = np.empty(C, np.int64)
     x0, y0 = (float(v) for v in np.asarray(start, np.float64).reshape(2))
-    _kernel().adam_final_losses(FUNCTION_IDS[fn.name], x0, y0, lr, b1, b2, eps, wd,
-              WEIGHT_DECAY_MODE_IDS[hp["weight_decay_mode"]], EPS_MODE_IDS[hp["eps_mode"]],
+    _kernel().adam_final_losses(FUNCTION_IDS[fn.name], x0, y0, lr, b1, b2, eps, l2s, decays,
+              EPS_MODE_IDS[hp["eps_mode"]],
               bool(hp["amsgrad"]), int(steps), lo_far, hi_far, final, diverged_step)
     return final, diverged_step >= 0, "fused"
 
