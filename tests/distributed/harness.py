@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import timedelta
 import tempfile
 from pathlib import Path
 
@@ -29,11 +30,16 @@ def _worker(rank: int, world: int, port: int, out: str, fn, args: tuple) -> None
     import torch.distributed as dist
 
     torch.set_num_threads(1)
+    # a rank whose peer died fails within minutes instead of gloo's 30-minute default
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world)
+                            world_size=world, timeout=timedelta(minutes=3))
     try:
         result = fn(rank, world, *args)
         torch.save(result, Path(out) / f"rank{rank}.pt")
+        # No rank tears its gloo pairs down while a peer still works (rank 0 trains the
+        # single-process reference after the others are done): doing so aborted a rank now
+        # and then ("terminate called without an active exception", SIGABRT).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
