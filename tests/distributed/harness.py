@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import timedelta
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import torch
