@@ -103,3 +103,16 @@ def test_sensitivity_map_and_internals(page):
                            timeout=30000)
     assert "after step" in page.inner_text("#internals")
     assert page.evaluate("window.adamkitApp.sweep.engine") in ("fused", "engine")
+
+
+def test_more_optimizers_than_one_request_takes(page):
+    """A map click recomputes every optimizer: 13 go to the server as two requests (12 + 1)."""
+    for _ in range(9):
+        page.click("#add")
+    ready(page, 13)
+    page.evaluate("window.adamkitApp.latency = null")
+    page.locator("#map").click(position={"x": 130, "y": 390})
+    page.wait_for_function("window.adamkitApp.latency !== null")
+    start = page.evaluate("window.adamkitApp.state.start")
+    assert [drawn(page, k)["path"][0] for k in range(13)] == [start] * 13
+    assert page.is_hidden("#error")

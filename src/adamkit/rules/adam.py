@@ -104,12 +104,12 @@ def step_scalars(hp: dict, step: Any) -> StepScalars:
     sqrt_bc2 = bc2**0.5
     if mode == "paper" and not is_static(eps_root, 0):  # other modes refuse it (check_eps_root)
         denominator = Denominator(bc2, eps_root, 0, 1, eps)
-    else:
-        denominator = {
-            "paper": Denominator(1, 0, 0, sqrt_bc2, eps),
-            "hat": Denominator(1, 0, eps, sqrt_bc2, 0),
-            "root": Denominator(bc2, eps, 0, 1, 0),
-        }[mode]
+    elif mode == "paper":
+        denominator = Denominator(1, 0, 0, sqrt_bc2, eps)
+    elif mode == "hat":
+        denominator = Denominator(1, 0, eps, sqrt_bc2, 0)
+    else:  # "root"
+        denominator = Denominator(bc2, eps, 0, 1, 0)
     l2, decay = weight_decay_terms(hp)
     # A tensor lr stays a tensor here, as in torch.optim, where lr / bias_correction rounds in its dtype.
     return StepScalars(-1.0 if hp.get("maximize") else 1.0, l2, decay, bc1, bc2, hp["lr"] / bc1,
