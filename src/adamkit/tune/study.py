@@ -83,8 +83,11 @@ def make_sampler(space: OptimizerSpace, strategy: str, seed: int):
                 config = slot_config(space, strategy, seed, slot)
                 return space.to_params(config, strict=False)[param_name]
             if self._tpe is None or self._tpe[0] != slot:
+                # constant_liar: trials still running on other workers count as bad results
+                # already, so workers sampling at the same moment spread out instead of all
+                # proposing the same point (Optuna's advice for distributed TPE)
                 tpe = optuna.samplers.TPESampler(seed=(seed * 1_000_003 + slot) % 2**32,
-                                                 n_startup_trials=STARTUP)
+                                                 n_startup_trials=STARTUP, constant_liar=True)
                 self._tpe = (slot, tpe)
             return self._tpe[1].sample_independent(study, trial, param_name, param_distribution)
 
