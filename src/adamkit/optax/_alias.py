@@ -5,7 +5,7 @@ hidden: ``adam``'s ``eps_mode`` picks the placement (``"paper"``: optax's ``eps`
 ``eps_root``, ``sqrt(v̂ + eps_root) + eps``; ``"root"``: optax's ``eps_root`` alone; ``"hat"``:
 Keras's); ``rmsprop``'s ``eps_in_sqrt`` and ``adagrad`` are the rules' ``eps_mode="root"``, as
 optax; ``radam`` places ε as torch does (see its docstring). A combination the rule cannot express
-(``mu_dtype``, ``eps_root`` with ``eps_mode="hat"``, ...) is a ValueError naming the value and the
+(``eps_root`` with ``eps_mode="hat"``, ...) is a ValueError naming the value and the
 valid ones, never a silent approximation.
 """
 
@@ -32,22 +32,22 @@ def _require(owner: str, name: str, value: Any, wanted: Any) -> None:
 
 def _adam_direction(owner: str, b1: Any, b2: Any, eps: Any, eps_root: Any, mu_dtype: Any,
                     nesterov: bool, eps_mode: str) -> optax.GradientTransformationExtraArgs:
-    if mu_dtype is not None:
-        _refuse(owner, "mu_dtype", mu_dtype, "None (moments in the params' dtype)")
     if nesterov:
         # optax's Nesterov Adam is torch's NAdam with a constant momentum schedule μ_t = β1,
         # i.e. momentum_decay = inf (0.96**inf = 0); NAdam places ε as the paper does.
         if eps_mode != "paper":
             _refuse(owner, "eps_mode with nesterov=True", eps_mode, "paper")
         _require(owner, "eps_root with nesterov=True", eps_root, 0.0)
-        return scale_by_rule("nadam", betas=(b1, b2), eps=eps, momentum_decay=math.inf)
+        return scale_by_rule("nadam", betas=(b1, b2), eps=eps, momentum_decay=math.inf,
+                             mu_dtype=mu_dtype)
     extra: dict[str, Any] = {}
     if eps_mode == "root":  # sqrt(v̂ + eps_root): optax's eps_root with eps = 0
         _require(owner, "eps with eps_mode='root' (eps_root is the ε)", eps, 0.0)
         eps = eps_root
     elif eps_root is not None and (is_traced(eps_root) or float(eps_root) != 0.0):
         extra["eps_root"] = eps_root  # sqrt(v̂ + eps_root) + eps: "paper" only (the rule says so)
-    return scale_by_rule("adam", betas=(b1, b2), eps=eps, eps_mode=eps_mode, **extra)
+    return scale_by_rule("adam", betas=(b1, b2), eps=eps, eps_mode=eps_mode, mu_dtype=mu_dtype,
+                         **extra)
 
 
 def adam(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8,

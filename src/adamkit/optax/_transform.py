@@ -100,12 +100,15 @@ def validated(rule: Rule, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     return rule.validate(hyperparameters)
 
 
-def scale_by_rule(rule: str, **hyperparameters: Any) -> optax.GradientTransformationExtraArgs:
+def scale_by_rule(rule: str, *, mu_dtype: Any = None,
+                  **hyperparameters: Any) -> optax.GradientTransformationExtraArgs:
     """The direction of rule ``rule``'s step (``lr = 1``), as an optax transformation.
 
     ``hyperparameters`` take adamkit's names (``betas``, ``eps``, ``eps_mode``, ``amsgrad``,
-    ``momentum``, ...; Keras's ``beta_1``, ``epsilon`` too). Chain ``optax.scale_by_learning_rate``
-    (and ``optax.add_decayed_weights`` for weight decay) after it:
+    ``momentum``, ...; Keras's ``beta_1``, ``epsilon`` too). ``mu_dtype`` is optax's: the dtype the
+    state's ``mu`` is kept in (``jnp.bfloat16`` halves its memory); the step computes with the
+    moment promoted to the gradient's dtype and rounds only the stored copy, as optax does. Chain
+    ``optax.scale_by_learning_rate`` (and ``optax.add_decayed_weights`` for weight decay) after it:
 
     >>> import optax, adamkit.optax as ako
     >>> tx = optax.chain(ako.scale_by_rule("adam", eps_mode="hat", eps=1e-7),
@@ -118,6 +121,7 @@ def scale_by_rule(rule: str, **hyperparameters: Any) -> optax.GradientTransforma
                 f"scale_by_rule({rule!r}) sets a direction and takes no {given}; chain "
                 "optax.scale_by_learning_rate / optax.add_decayed_weights after it")
     hp = validated(found, {**hyperparameters, "lr": 1.0})
+    mu_dtype = _moment_dtype(found, mu_dtype)
     if not any(is_traced(v) for v in jax.tree.leaves(hp)):
         state_at_init(found, jnp.zeros(()), hp, jnp)  # refuses, now, a state it cannot fix at init
     state_type: Any = STATE_TYPES[found.name]
@@ -126,7 +130,10 @@ def scale_by_rule(rule: str, **hyperparameters: Any) -> optax.GradientTransforma
         fields: dict[str, Any] = {name: None for name in state_type._fields}
         keys = per_leaf[0] if per_leaf else state_at_init(found, jnp.zeros(()), hp, jnp)
         for key in keys:
-            fields[OPTAX_FIELD[key]] = jax.tree.unflatten(treedef, [s[key] for s in per_leaf])
+            leaves = [s[key] for s in per_leaf]
+            if OPTAX_FIELD[key] == "mu" and mu_dtype is not None:
+                leaves = [leaf.astype(mu_dtype) for leaf in leaves]
+            fields[OPTAX_FIELD[key]] = jax.tree.unflatten(treedef, leaves)
         if "count" in fields:
             fields["count"] = count
         return state_type(**fields)
@@ -156,3 +163,22 @@ def scale_by_rule(rule: str, **hyperparameters: Any) -> optax.GradientTransforma
         return jax.tree.unflatten(treedef, directions), pack(count, per_leaf, treedef)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _moment_dtype(rule: Rule, mu_dtype: Any) -> Any:
+    """``mu_dtype`` as a canonical floating dtype (None: the params' own), for a rule with a
+    ``mu``; anything else is a HyperparameterError naming the value and the valid ones."""
+    if mu_dtype is None:
+        return None
+    if not any(OPTAX_FIELD.get(key) == "mu" for key in rule.state_keys):
+        raise HyperparameterError(f"scale_by_rule({rule.name!r}): invalid mu_dtype {mu_dtype!r}; "
+                                  f"valid: None ({rule.name} keeps no mu)")
+    try:
+        dtype = jax.dtypes.canonicalize_dtype(mu_dtype)
+    except TypeError:
+        dtype = None
+    if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+        raise HyperparameterError(f"scale_by_rule({rule.name!r}): invalid mu_dtype {mu_dtype!r}; "
+                                  "valid: None or a floating dtype (jnp.bfloat16, jnp.float16, "
+                                  "jnp.float32)")
+    return dtype
