@@ -22,6 +22,8 @@ CASES = [
     ("adamw", {"eps": 1e-4, "eps_root": 1e-3, "weight_decay": 0.1}, {}),
     ("adam", {"nesterov": True}, {}),
     ("nadam", {"b2": 0.99}, {}),
+    ("nadam", {"eps": 1e-4, "eps_root": 1e-3}, {}),  # large enough to matter
+    ("adam", {"nesterov": True, "eps_root": 1e-8}, {}),
     ("adamw", {"weight_decay": 0.1}, {}),
     ("adamw", {"weight_decay": 0.1, "mask": MASK}, {}),
     ("adamw", {"weight_decay": 0.05, "mask": lambda p: jax.tree.map(lambda x: x.ndim > 1, p)}, {}),

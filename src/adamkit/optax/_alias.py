@@ -37,9 +37,8 @@ def _adam_direction(owner: str, b1: Any, b2: Any, eps: Any, eps_root: Any, mu_dt
         # i.e. momentum_decay = inf (0.96**inf = 0); NAdam places ε as the paper does.
         if eps_mode != "paper":
             _refuse(owner, "eps_mode with nesterov=True", eps_mode, "paper")
-        _require(owner, "eps_root with nesterov=True", eps_root, 0.0)
-        return scale_by_rule("nadam", betas=(b1, b2), eps=eps, momentum_decay=math.inf,
-                             mu_dtype=mu_dtype)
+        return scale_by_rule("nadam", betas=(b1, b2), eps=eps, eps_root=eps_root,
+                             momentum_decay=math.inf, mu_dtype=mu_dtype)
     extra: dict[str, Any] = {}
     if eps_mode == "root":  # sqrt(v̂ + eps_root): optax's eps_root with eps = 0
         _require(owner, "eps with eps_mode='root' (eps_root is the ε)", eps, 0.0)

@@ -4,13 +4,14 @@ r"""NAdam: Adam with Nesterov momentum (Dozat, 2016), in torch.optim's momentum-
 
     μ_t        = β1·(1 - 0.5·0.96^(t·momentum_decay))        (momentum schedule)
     mu_product = Π_{i<=t} μ_i                                (kept in the state, as torch does)
-    exp_avg, exp_avg_sq as Adam;  denom = sqrt(exp_avg_sq / (1-β2^t)) + ε
+    exp_avg, exp_avg_sq as Adam;  denom = sqrt(exp_avg_sq / (1-β2^t) + eps_root) + ε
     param = param - lr·(1-μ_t)/(1-mu_product) · g/denom
                   - lr·μ_{t+1}/(1-mu_product·μ_{t+1}) · exp_avg/denom
 
 ``mu_product`` is stored as torch stores it (a 0-dim tensor of torch's scalar dtype: float64 when
 that is the default dtype, else float32, even under a bfloat16 or float16 default) and, under torch,
-read back as a Python float, so runs match torch to the last bit of that rounding.
+read back as a Python float, so runs match torch to the last bit of that rounding. ``eps_root``
+(0 by default, as torch has none) is optax's, for ``optax.nadam``'s ``sqrt(v̂ + eps_root) + eps``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from adamkit.rules._numerics import (
     bias_correction,
     ema,
     ema_square,
+    is_static,
     prepare,
     scalar_ones,
     value_of,
@@ -30,7 +32,7 @@ from adamkit.rules._numerics import (
 from adamkit.rules._rule import Rule
 
 TAKES = ("lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay",
-         "maximize", "weight_decay_mode")
+         "maximize", "weight_decay_mode", "eps_root")
 
 
 def init(param: Any, hp: dict, xp: Any) -> dict:
@@ -51,7 +53,11 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
     exp_avg = ema(state["exp_avg"], grad, as_scalar_or_array(beta1, grad, xp), xp)
     exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp), xp)
     bc2 = as_scalar_or_array(bias_correction(beta2, step), grad, xp)
-    denom = xp.sqrt(exp_avg_sq / bc2) + as_scalar_or_array(hp["eps"], grad, xp)
+    v_hat = exp_avg_sq / bc2
+    eps_root = value_of(hp.get("eps_root", 0))
+    if not is_static(eps_root, 0):  # skipped when 0: torch's ops, bitwise
+        v_hat = v_hat + as_scalar_or_array(eps_root, grad, xp)
+    denom = xp.sqrt(v_hat) + as_scalar_or_array(hp["eps"], grad, xp)
     product = value_of(mu_product)  # torch.optim reads it as a Python float
     grad_weight = -lr * (1.0 - mu) / (1.0 - product)
     avg_weight = (-lr * mu_next) / (1.0 - product * mu_next)

@@ -138,10 +138,12 @@ class NAdam(RuleOptimizer):
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+                 eps_root: float = 0.0, weight_decay_mode: str | None = None,
+                 **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        momentum_decay=momentum_decay,
-                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                       eps_root=eps_root)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
                          differentiable=differentiable,
                          **_own_options(type(self).__name__, adamkit_options))
