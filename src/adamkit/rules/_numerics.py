@@ -13,6 +13,7 @@ Written once so that no two optimizers can drift apart on these pieces. ``xp`` i
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,23 @@ def is_static(value: Any, constant: float) -> bool:
     return isinstance(value, np.ndarray) and bool(np.all(value == constant))
 
 
+def _torch_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor, without importing torch (and in a form dynamo traces)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def compiling(xp: Any) -> bool:
+    """Whether torch's dynamo is tracing this call (torch.compile): tensors then stay tensors,
+    as torch.optim keeps them (``_get_value``), so the step traces into one graph."""
+    return is_torch(xp) and xp.compiler.is_compiling()
+
+
 def value_of(x: Any) -> Any:
-    """A 0-dim torch tensor as a Python number (torch.optim's ``_get_value``); else ``x``."""
-    if type(x).__module__.startswith("torch") and getattr(x, "ndim", None) == 0:
+    """A 0-dim torch tensor as a Python number (torch.optim's ``_get_value``: not while dynamo
+    traces); else ``x``."""
+    if _torch_tensor(x) and x.ndim == 0 and \
+            not sys.modules["torch"].compiler.is_compiling():
         return x.item()
     return x
 
@@ -107,7 +122,7 @@ def as_scalar_or_array(value: Any, like: Any, xp: Any) -> Any:
         return value
     if is_torch(xp):
         if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-            return value.item()
+            return value if compiling(xp) else value.item()
         return xp.as_tensor(value, dtype=like.dtype, device=like.device)
     if isinstance(value, np.ndarray | np.generic):
         convert = getattr(xp, "asarray", None) or xp.convert_to_tensor  # jax.numpy / keras.ops

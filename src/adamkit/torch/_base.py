@@ -264,7 +264,12 @@ class RuleOptimizer(torch.optim.Optimizer):
     def _step_tensor(self, p: torch.Tensor, grad: torch.Tensor, state: dict, hp: dict,
                      numel: int) -> None:
         """One tensor's update; ``numel`` is the whole parameter's (a shard's decides nothing)."""
-        step = int(state["step"].item()) + 1 if self.rule.counts_steps else 0
+        if not self.rule.counts_steps:
+            step = 0
+        elif torch.compiler.is_compiling():  # a tensor, as torch.optim's under dynamo
+            step = state["step"] + 1
+        else:
+            step = int(state["step"].item()) + 1
         arrays = {k: v for k, v in state.items() if k != "step"}
         if lowp := self.state_precision != "fp32" or codecs.stored_format(arrays) != "fp32":
             stored, arrays = arrays, codecs.decode_state(arrays, p.detach())

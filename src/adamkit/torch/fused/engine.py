@@ -36,10 +36,10 @@ hyperparameters given as arrays) makes the group take the per-tensor rule path, 
 ``load_state_dict`` and ``add_param_group`` make the engine rebuild its layout on the next step.
 
 Under ``torch.compile`` (while dynamo traces, ``torch.compiler.is_compiling()``) every group takes
-the per-tensor rule path: plain torch ops that dynamo traces (with graph breaks: the step count's
-``.item()``, a type check in the rules), so no Numba call enters a graph; the same optimizer takes
-the engine again in eager steps (the moments stay in the engine's buffers, the rule path updates
-them in place). ``optimizer.paths()`` reports eager steps.
+the per-tensor rule path: plain torch ops that dynamo traces into one graph (the step count and
+tensor hyperparameters stay tensors there, as in torch.optim), so no Numba call enters a graph;
+the same optimizer takes the engine again in eager steps (the moments stay in the engine's
+buffers, the rule path updates them in place). ``optimizer.paths()`` reports eager steps.
 
 ``fused=None`` (the default) uses the engine for groups of at least ``AUTO_MIN_NUMEL`` elements:
 below that there is nothing to gain, and the rule path is bitwise equal to torch.optim's for-loop
