@@ -29,7 +29,8 @@ def main() -> None:
 
     def params() -> list[torch.nn.Parameter]:
         gen = torch.Generator().manual_seed(0)
-        ps = [torch.nn.Parameter(torch.randn(args.size, args.size, generator=gen)) for _ in range(args.tensors)]
+        shape = (args.size, args.size)
+        ps = [torch.nn.Parameter(torch.randn(shape, generator=gen)) for _ in range(args.tensors)]
         for p in ps:
             p.grad = torch.randn(p.shape, generator=gen)
         return ps
