@@ -108,3 +108,38 @@ def test_jax_batched_hyperparameters_broadcast_like_numpy():
         ref, ref_state = rule.update(ref, g, ref_state, step, hp, np)
         got, state = rule.update(got, jnp.asarray(g, dtype=jnp.float32), state, step, hp, jnp)
     _close(got, ref)
+
+
+@pytest.mark.parametrize(("name", "options"), CASES, ids=str)
+def test_torch_in_place_updates_give_the_functional_bits_and_touch_nothing_else(name, options):
+    """Under ``rules.in_place_updates()`` the torch front end's rule step writes the param and
+    moments where they are, as torch.optim does: the same bits as the functional step, the
+    gradient untouched; outside it a rule never changes its inputs."""
+    torch = pytest.importorskip("torch")
+    rule = rules.get(name)
+    hp = rule.validate(options)
+    param, grads = _data()
+    functional = torch.tensor(param, dtype=torch.float32)
+    in_place = functional.clone()
+    f_state = rule.init(functional, hp, torch)
+    i_state = {k: v.clone() for k, v in f_state.items()}
+    for step, g in enumerate(grads, start=1):
+        grad = torch.tensor(g, dtype=torch.float32)
+        inputs = (functional, dict(f_state))
+        copies = (functional.clone(), {k: v.clone() for k, v in f_state.items()})
+        functional, f_state = rule.update(functional, grad, f_state, step, hp, torch)
+        assert torch.equal(inputs[0], copies[0])  # outside the context: inputs unchanged
+        assert all(torch.equal(v, copies[1][k]) for k, v in inputs[1].items())
+        grad_before = grad.clone()
+        with rules.in_place_updates():
+            new, new_state = rule.update(in_place, grad, i_state, step, hp, torch)
+        assert torch.equal(grad, grad_before)
+        assert torch.equal(new, functional)
+        assert (new is in_place) == (name != "radam")  # RAdam's last step is its own expression
+        if new is not in_place:
+            in_place.copy_(new)
+        for key, value in new_state.items():
+            assert torch.equal(value, f_state[key]), key
+            if key in i_state and value is not i_state[key]:
+                i_state[key].copy_(value)
+            i_state[key] = i_state.get(key, value)

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 import torch
-from conftest import write_cifar_like, write_mnist_like
+from tests.train.conftest import write_cifar_like, write_mnist_like
 
 from adamkit import cli
 from adamkit.errors import UsageError

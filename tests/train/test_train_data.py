@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 import torch
-from conftest import write_cifar_like, write_mnist_like
+from tests.train.conftest import write_cifar_like, write_mnist_like
 
 from adamkit.errors import UsageError
 from adamkit.train import datasets, files, idx, synthetic

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from adamkit.errors import choice
 from adamkit.rules import adam
-from adamkit.rules._numerics import weight_decay_terms
+from adamkit.rules._numerics import in_place_updates, weight_decay_terms
 from adamkit.rules._rule import Rule
 from adamkit.rules.adagrad import ADAGRAD
 from adamkit.rules.adam import ADAM, ADAMW
@@ -64,4 +64,4 @@ def get(name: str) -> Rule:
 
 __all__ = ["RULES", "ADAM_FAMILY", "EPS_MODES", "WEIGHT_DECAY_MODES", "HYPERPARAMETERS", "VARIANTS",
            "Hyperparameter", "Range", "Rule", "Variant", "get", "internals_of", "variant", "adam_internals",
-           "adam_step_scalars", "weight_decay_terms"]
+           "adam_step_scalars", "weight_decay_terms", "in_place_updates"]

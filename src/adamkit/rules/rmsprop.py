@@ -17,13 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.rules._numerics import (
-    add,
     addcdiv,
     addcmul,
     as_scalar_or_array,
     ema,
     ema_square,
     is_static,
+    move_param,
     prepare,
 )
 from adamkit.rules._rule import Rule
@@ -64,7 +64,7 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
         momentum = as_scalar_or_array(hp["momentum"], grad, xp)
         buf = addcdiv(state["momentum_buffer"] * momentum, grad, avg, 1, xp)
         new_state["momentum_buffer"] = buf
-        return add(param, buf, -lr, xp), new_state
+        return move_param(param, buf, -lr, xp), new_state
     return addcdiv(param, grad, avg, -lr, xp), new_state
 
 

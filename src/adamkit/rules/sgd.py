@@ -15,7 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.errors import HyperparameterError
-from adamkit.rules._numerics import add, as_scalar_or_array, is_static, prepare
+from adamkit.rules._numerics import (
+    add,
+    as_scalar_or_array,
+    decay_add,
+    is_static,
+    move_param,
+    prepare,
+)
 from adamkit.rules._rule import Rule
 from adamkit.rules.hyperparameters import Range
 
@@ -47,10 +54,10 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
             buf = grad + 0 * momentum  # a fresh array, broadcast like the momentum batch
         else:
             dampening = as_scalar_or_array(hp["dampening"], grad, xp)
-            buf = add(state["momentum_buffer"] * momentum, grad, 1 - dampening, xp)
+            buf = decay_add(state["momentum_buffer"], grad, momentum, 1 - dampening, xp)
         new_state["momentum_buffer"] = buf
         grad = add(grad, buf, momentum, xp) if hp["nesterov"] else buf
-    return add(param, grad, -as_scalar_or_array(hp["lr"], param, xp), xp), new_state
+    return move_param(param, grad, -as_scalar_or_array(hp["lr"], param, xp), xp), new_state
 
 
 SGD = Rule("sgd", init, update, TAKES, state_keys=("momentum_buffer",), counts_steps=False,

@@ -26,6 +26,7 @@ takes the per-tensor rule path, and ``paths()`` says why.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -273,19 +274,25 @@ class RuleOptimizer(torch.optim.Optimizer):
         arrays = {k: v for k, v in state.items() if k != "step"}
         if lowp := self.state_precision != "fp32" or codecs.stored_format(arrays) != "fp32":
             stored, arrays = arrays, codecs.decode_state(arrays, p.detach())
-        new_p, new_arrays = self.rule.update(
-            _real(p), _real(grad), {k: _real(v) for k, v in arrays.items()}, step, hp, torch
-        )
-        _real(p).copy_(new_p)
+        real_p = _real(p)
+        real_arrays = {k: _real(v) for k, v in arrays.items()}
+        # Eagerly the rule writes the param and moments in place where it can, as torch.optim
+        # does (same bits); what it returns anew is copied back here. dynamo traces it functional.
+        in_place = (contextlib.nullcontext() if torch.compiler.is_compiling()
+                    else rules.in_place_updates())
+        with in_place:
+            new_p, new_arrays = self.rule.update(real_p, _real(grad), real_arrays, step, hp, torch)
+        if new_p is not real_p:
+            real_p.copy_(new_p)
         if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
             encoded = codecs.encode_state(new_arrays, self.state_precision, p, numel)
             codecs.store_state(state, stored, encoded)
         else:
             for key, value in new_arrays.items():
-                if key in arrays:
-                    _real(arrays[key]).copy_(value)
-                else:  # created on the first step (SGD's momentum buffer, as torch does)
+                if key not in arrays:  # created on the first step (SGD's momentum buffer, as torch)
                     state[key] = torch.view_as_complex(value) if p.is_complex() else value.clone()
+                elif value is not real_arrays[key]:
+                    real_arrays[key].copy_(value)
         if self.rule.counts_steps:
             state["step"] += 1
 
