@@ -240,7 +240,8 @@ def _tune_one(st, sp, objective, s: dict, opt: str, out: Path, store: Storage,
     else:
         def evaluate(trial, config):
             return objective.evaluate(trial, opt, config, study.trial_dir(out, opt, trial.number))
-    return study.work(st, sp, evaluate, target=target, heartbeat=store.heartbeat,
+    liveness = study.Liveness(store.heartbeat, s["heartbeat"], s["grace"])
+    return study.work(st, sp, evaluate, target=target, liveness=liveness,
                       deadline=deadline, poll=min(1.0, s["heartbeat"] / 2),
                       on_trial=(lambda: bar.update(1)) if bar is not None else None)
 

@@ -75,9 +75,11 @@ def register(subparsers) -> None:
     w.add_argument("--study", default="adamkit", metavar="NAME",
                    help="study name; workers with the same --storage and --study share it")
     w.add_argument("--heartbeat", type=int, default=60, metavar="S",
-                   help="database: seconds between a running trial's heartbeats (default 60)")
+                   help="seconds between a running trial's heartbeats, on a database or a "
+                        "journal file (default 60)")
     w.add_argument("--grace", type=int, default=120, metavar="S",
-                   help="database: a trial silent this long is failed and re-queued (default 120)")
+                   help="a trial silent this long is failed and re-queued (default 120; hosts "
+                        "sharing a journal file must agree on the time to well within it)")
     w.add_argument("--out", default="runs/tune", metavar="DIR", help="output directory")
     w.add_argument("--resume", action="store_true",
                    help="continue OUT's study (its stored settings; --trials/--timeout may change)")

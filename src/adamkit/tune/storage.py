@@ -2,8 +2,10 @@
 
 - no ``--storage``: ``OUT/study.journal``, Optuna's ``JournalStorage`` over a
   ``JournalFileBackend``: an append-only log that several local worker processes share through a
-  file lock, without SQLite's "database is locked" (optuna#820, #4994). It has no heartbeat, so a
-  local worker that dies mid-trial is found by its process id (see ``study.fail_dead_trials``).
+  file lock, without SQLite's "database is locked" (optuna#820, #4994), or, on a shared file
+  system, workers on several hosts. It has no heartbeat of its own: adamkit's workers beat in
+  a trial attribute (``study.beating``), and a local worker that dies is found by its process id
+  at once (see ``study.fail_dead_trials``).
 - ``postgresql://USER[:PASSWORD]@HOST:PORT/DB`` (or ``mysql://``): Optuna's ``RDBStorage`` with
   a heartbeat: every running trial records a beat every ``heartbeat`` seconds, and a trial
   silent for ``grace`` seconds is marked failed by the next worker that looks, which re-queues
@@ -38,7 +40,7 @@ VALID = "postgresql://USER:PASSWORD@HOST:PORT/DB, mysql://..., sqlite:///FILE or
 class Storage:
     optuna: Any  # the optuna storage object
     shown: str  # where it is, password hidden
-    heartbeat: bool  # whether stale running trials are failed by heartbeat
+    heartbeat: bool  # whether the storage has its own heartbeat (a database: Optuna's)
     journal: Any = None  # the JournalFileBackend, for a journal file
 
     def add_trials(self, study, trials: list) -> None:
@@ -73,6 +75,8 @@ def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int 
                  failed_trial_callback=None) -> Storage:
     """The storage for ``url`` (None: ``out/study.journal``); a UsageError names a malformed
     URL or an unreachable database."""
+    if heartbeat < 1 or grace <= heartbeat:
+        raise UsageError(f"--heartbeat {heartbeat} must be >= 1 and below --grace {grace}")
     if url is None or url.endswith(".journal"):
         path = Path(url) if url else out / "study.journal"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,8 +96,6 @@ def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int 
     if scheme in SERVER_SCHEMES and not (parsed.host and parsed.database):
         raise UsageError(f"malformed storage URL {hide_password(url)!r}: it names no host or "
                          f"database; valid: {VALID}")
-    if heartbeat < 1 or grace <= heartbeat:
-        raise UsageError(f"--heartbeat {heartbeat} must be >= 1 and below --grace {grace}")
     return _rdb(url, scheme, heartbeat, grace, failed_trial_callback)
 
 

@@ -16,8 +16,11 @@ sampler seeded with ``(seed, s)`` too: the same seed in every worker would propo
 point from the same history.
 
 **A trial that dies is retried, not lost.** When a trial fails because its worker died (a
-heartbeat gone stale on a database, a local process that no longer exists, or Ctrl-C) its
-parameters are re-queued with its slot (``retry_of``), and the next free worker runs them.
+heartbeat gone stale, a local process that no longer exists, or Ctrl-C) its parameters are
+re-queued with its slot (``retry_of``), and the next free worker runs them. A database has
+Optuna's heartbeat; a journal file has none, so a worker there beats itself (:func:`beating`:
+the running trial's ``beat`` attribute, rewritten every ``interval`` seconds by a thread), and
+the others fail a trial whose beat is older than ``grace`` seconds (:class:`Liveness`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,28 +111,79 @@ def retry(study, trial, reason: str) -> None:
                                                   "retry_reason": reason})
 
 
-def fail_dead_trials(study, heartbeat: bool) -> None:
+@dataclass(frozen=True)
+class Liveness:
+    """How a dead worker's trial is noticed.
+
+    ``database``: the storage's own heartbeat (Optuna's, on PostgreSQL/MySQL). Otherwise (a
+    journal file, which has none) each worker rewrites its running trial's ``beat`` attribute
+    every ``interval`` seconds, and a trial whose beat is older than ``grace`` seconds is dead,
+    whichever host ran it (the hosts' clocks must agree to well within ``grace``); a worker
+    process of this host that no longer exists is noticed at once.
+    """
+
+    database: bool
+    interval: float = 60.0
+    grace: float = 120.0
+
+
+@contextlib.contextmanager
+def beating(trial, interval: float) -> Iterator[None]:
+    """While the block runs, a thread writes the time to ``trial``'s ``beat`` attribute every
+    ``interval`` seconds (a journal file's heartbeat; the evaluation itself never pauses)."""
+    import optuna
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            # the trial may have just finished (or been declared dead), or the journal's lock be
+            # slow: the next beat, or the next worker's check, settles it
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, OSError):
+                trial.set_user_attr("beat", time.time())
+
+    trial.set_user_attr("beat", time.time())
+    thread = threading.Thread(target=beat, name=f"adamkit-tune-beat-{trial.number}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def fail_dead_trials(study, liveness: Liveness) -> None:
     """Running trials whose worker is gone become failed and are re-queued.
 
-    With a heartbeat (databases) Optuna finds them (``fail_stale_trials``; the storage's
-    failed-trial callback re-queues them). Without one (the journal file), a trial owned by a
-    process of this host that no longer exists is failed here: a worker killed with SIGKILL,
-    or a run stopped while a trial was between Optuna's calls.
+    On a database Optuna finds them (``fail_stale_trials``; the storage's failed-trial callback
+    re-queues them). On a journal file a trial is dead when its worker is a process of this host
+    that no longer exists (SIGKILL, or a run stopped between Optuna's calls), or when its last
+    beat is older than ``liveness.grace`` seconds (a worker on another host gone).
     """
     import optuna
     from optuna.trial import TrialState
 
-    if heartbeat:
+    if liveness.database:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
         return
+    now = time.time()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         host, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
-        if host == HOST and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            with contextlib.suppress(RuntimeError, ValueError):  # another worker got there first
-                study.tell(t.number, state=TrialState.FAIL)
-                retry(study, t, f"worker process {pid} gone")
+        if host == HOST and pid.isdigit() and int(pid) == os.getpid():
+            continue
+        if host == HOST and pid.isdigit() and not _alive(int(pid)):
+            why = f"worker process {pid} gone"
+        else:
+            start = t.datetime_start.timestamp() if t.datetime_start else now
+            silent = now - float(t.user_attrs.get("beat", start))
+            if silent <= liveness.grace:
+                continue
+            why = f"no heartbeat for {silent:.0f} s"
+        with contextlib.suppress(RuntimeError, ValueError):  # another worker got there first
+            study.tell(t.number, state=TrialState.FAIL)
+            retry(study, t, why)
 
 
 def _alive(pid: int) -> bool:
@@ -201,7 +256,7 @@ class Interrupts:
             raise KeyboardInterrupt
 
 
-def work(study, space: OptimizerSpace, evaluate: Callable, *, target: int, heartbeat: bool,
+def work(study, space: OptimizerSpace, evaluate: Callable, *, target: int, liveness: Liveness,
          deadline: float | None, poll: float = 1.0, on_trial: Callable | None = None) -> str:
     """Run trials of ``study`` until its ``target`` slots are finished; returns why it stopped
     ("done", "timeout"). ``evaluate(trial, config) -> value``. Waits for trials running in
@@ -224,26 +279,28 @@ def work(study, space: OptimizerSpace, evaluate: Callable, *, target: int, heart
         config = space.suggest(trial, names)
         trial.set_user_attr("config", config)
         t0 = time.perf_counter()
+        beat = (contextlib.nullcontext() if liveness.database
+                else beating(trial, liveness.interval))
         try:
-            with interrupts.evaluation():
+            with beat, interrupts.evaluation():
                 return evaluate(trial, config)
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - t0)
 
     interrupts = Interrupts()
     with interrupts.installed():
-        return _loop(study, objective, interrupts, current, target, heartbeat, deadline, poll,
+        return _loop(study, objective, interrupts, current, target, liveness, deadline, poll,
                      on_trial)
 
 
 def _loop(study, objective, interrupts: Interrupts, current: list[int], target: int,
-          heartbeat: bool, deadline: float | None, poll: float, on_trial) -> str:
+          liveness: Liveness, deadline: float | None, poll: float, on_trial) -> str:
     import optuna
 
     while True:
         if deadline is not None and time.time() >= deadline:
             return "timeout"
-        fail_dead_trials(study, heartbeat)
+        fail_dead_trials(study, liveness)
         c = counts(study)
         if c["admitted"] >= target and not c["waiting"]:
             if not c["running_elsewhere"]:
