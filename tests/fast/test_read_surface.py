@@ -87,6 +87,6 @@ def test_paths_say_which_path_each_group_took_and_why():
     engine, rule = opt.paths()
     assert (engine.kind, engine.reason, str(engine)) == ("engine", None, "fused engine")
     assert (rule.kind, rule.reason) == ("rule", ak.PathReason.SMALL_GROUP)
-    assert str(rule) == "rule path (small group (10 < 32768 elements))"
+    assert str(rule) == "rule path (small group (one tensor of 10 < 32768 elements))"
     nadam, _ = _stepped(ak.NAdam)
     assert nadam.paths()[0].reason is ak.PathReason.RULE

@@ -16,7 +16,12 @@ from typing import Any, Literal
 import torch
 
 RULES = ("adam", "adamw")  # the rules the fused kernels spell
-AUTO_MIN_NUMEL = 1 << 15  # fused=None uses the engine for groups at least this big (elements)
+# fused=None: the engine takes a group of 2+ tensors, or one tensor of AUTO_MIN_NUMEL+ elements.
+# Measured on the 2-core machine (one step, medians): the rule path costs ~37 us per tensor in
+# Python, the engine ~0.1 ms per call: 3 tensors of 10 elements 0.154 ms vs 0.105 on the engine,
+# 200 x 100 7.44 ms vs 0.66; a single small tensor is the one case the rule path wins (1 x 1,000:
+# 0.086 ms vs 0.109), and at 30,000 elements the two are level.
+AUTO_MIN_NUMEL = 1 << 15
 
 
 class PathReason(enum.Enum):
@@ -26,7 +31,7 @@ class PathReason(enum.Enum):
     FUSED_FALSE = "fused=False"  # the user asked for the rule path
     OPTION = "option"  # nonfinite= or clip_*=: the rule path applies them
     NOT_SCALAR = "not a scalar"  # a hyperparameter given as an array
-    SMALL_GROUP = "small group"  # fused=None and fewer than AUTO_MIN_NUMEL elements
+    SMALL_GROUP = "small group"  # fused=None, one tensor of fewer than AUTO_MIN_NUMEL elements
     PARAM = "param"  # a param the kernels do not take (dtype, device, layout, precision)
 
 
