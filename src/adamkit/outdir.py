@@ -14,6 +14,7 @@ for its ``--to``) goes through this module, so they all behave alike:
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -78,3 +79,14 @@ def prepare(path: str | Path, outputs: Iterable[str], *, overwrite: bool = False
         else:
             target.unlink()
     return make(path, flag)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a reader (or a crash) sees the old file or the new
+    one, never half of it."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -157,14 +157,19 @@ def test_resume_needs_a_study_and_a_new_run_will_not_mix_into_one(tmp_path):
     (["--optimizers", "adamm"], ["unknown optimizer 'adamm'"]),
     (["--momentum", "0.9"], ["momentum does not apply to adam"]),
     (["--storage", "ftp://x/y"], ["malformed storage URL 'ftp://x/y'"]),
+    (["--heartbeat", "0"], ["--heartbeat 0 must be >= 1"]),
+    (["--out", "FILE"], ["is a file, not a folder"]),
 ])
 def test_bad_input_is_one_line_naming_the_value(tmp_path, flags, words):
     (tmp_path / "space.json").write_text(json.dumps({"learning_rat": [0.1]}))
-    flags = [str(tmp_path / "space.json") if f == "SPACE" else f for f in flags]
+    files = {"SPACE": str(tmp_path / "space.json"), "FILE": str(tmp_path / "space.json")}
+    flags = [files.get(f, f) for f in flags]
     done = run_tune("--function", "booth", "--out", str(tmp_path / "t"), *flags, cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("adamkit: error: ")
     assert all(w in done.stderr for w in words), done.stderr
+    # a refused run writes nothing, so the corrected command is not told to --resume
+    assert not (tmp_path / "t").exists()
 
 
 def test_timeout_stops_starting_trials_and_says_so(tmp_path):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adamkit import outdir
 from adamkit.errors import UsageError, choice
 from adamkit.tune import results, space, study
 from adamkit.tune.objectives import LabObjective, TrainObjective
@@ -61,8 +62,8 @@ def search(*, function: str | None = None, steps: int | None = None, start=None,
                     optimizers=list(optimizers), space=_raw_space(space_spec), strategy=strategy,
                     trials=trials, timeout=timeout, storage=storage, study=study_name,
                     pruner=pruner, seed=seed, heartbeat=heartbeat, grace=grace)
-    settings = _settings_for_run(out, settings, resume)
-    return _run(out, settings, progress=progress, plots=plots)
+    settings, fresh = _settings_for_run(out, settings, resume)
+    return _run(out, settings, fresh, progress=progress, plots=plots)
 
 
 def _raw_space(spec) -> Any:
@@ -79,8 +80,9 @@ def _raw_space(spec) -> Any:
     return json.loads(json.dumps(spec))  # plain lists and dicts, as tune.json stores them
 
 
-def _settings_for_run(out: Path, given: dict, resume: bool) -> dict:
-    saved_path = out / "tune.json"
+def _settings_for_run(out: Path, given: dict, resume: bool) -> tuple[dict, bool]:
+    """The run's settings, and whether they are new (to be saved once they are all valid)."""
+    saved_path = outdir.check_folder(out) / "tune.json"
     if resume:
         if not saved_path.exists():
             raise UsageError(f"--resume: no study in {out} (no tune.json); start one without --resume")
@@ -96,16 +98,20 @@ def _settings_for_run(out: Path, given: dict, resume: bool) -> dict:
         elif saved["storage"] is not None and ":***@" in saved["storage"]:
             raise UsageError(f"--resume: give --storage {saved['storage']} again with its "
                              f"password (tune.json does not keep passwords)")
-        return saved
+        return saved, False
     if saved_path.exists() and given["storage"] is None:
         raise UsageError(f"{out} already holds a study (tune.json); continue it with --resume "
                          f"or choose another --out")
     if given["trials"] is None:
         given["trials"] = DEFAULT_TRIALS
-    out.mkdir(parents=True, exist_ok=True)
-    kept = {**given, "storage": given["storage"] and hide_password(given["storage"])}
-    saved_path.write_text(json.dumps({"settings": kept}, indent=2) + "\n")
-    return given
+    return given, True
+
+
+def _save_settings(out: Path, s: dict) -> None:
+    """``OUT/tune.json``, written only once every setting proved valid: a refused run leaves
+    nothing that would block the corrected one."""
+    kept = {**s, "storage": s["storage"] and hide_password(s["storage"])}
+    outdir.write_text(outdir.make(out) / "tune.json", json.dumps({"settings": kept}, indent=2) + "\n")
 
 
 def make_objective(s: dict):
@@ -143,7 +149,7 @@ def _check(s: dict, objective) -> None:
             raise choice("optimizer", name, valid)
 
 
-def _run(out: Path, s: dict, *, progress: bool, plots: bool) -> TuneReport:
+def _run(out: Path, s: dict, fresh: bool, *, progress: bool, plots: bool) -> TuneReport:
     import optuna
 
     objective = make_objective(s)
@@ -153,6 +159,8 @@ def _run(out: Path, s: dict, *, progress: bool, plots: bool) -> TuneReport:
                          {o: objective.applicable(o) for o in s["optimizers"]})
     store = open_storage(s["storage"], out, heartbeat=s["heartbeat"], grace=s["grace"],
                          failed_trial_callback=lambda st, t: study.retry(st, t, "heartbeat"))
+    if fresh:
+        _save_settings(out, s)
     logger = optuna.logging.get_logger("optuna")
     level = logger.level
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own table and bar say what happened

@@ -12,6 +12,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from adamkit import outdir
+
 
 def trial_record(optimizer: str, t) -> dict:
     """One trial as a JSON line: state, value, configuration, slot, where and how long it ran."""
@@ -59,10 +61,7 @@ def best_of(records: list[dict], direction: str) -> dict | None:
 def write(out: Path, records: list[dict], direction: str, objective, settings: dict,
           stopped: str) -> dict:
     """Write ``trials.jsonl`` and ``best.json``; returns best.json's content."""
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "trials.jsonl.tmp"
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
-    tmp.replace(out / "trials.jsonl")
+    outdir.write_text(out / "trials.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     per_optimizer = {}
     for opt in settings["optimizers"]:
         mine = [r for r in records if r["optimizer"] == opt]
@@ -87,9 +86,7 @@ def write(out: Path, records: list[dict], direction: str, objective, settings: d
         "stopped": stopped,
         "settings": settings,
     }
-    tmp = out / "best.json.tmp"
-    tmp.write_text(json.dumps(best, indent=2) + "\n")
-    tmp.replace(out / "best.json")
+    outdir.write_text(out / "best.json", json.dumps(best, indent=2) + "\n")
     return best
 
 

@@ -30,6 +30,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import BaseJournalBackend, JournalFileBackend
 
+from adamkit import outdir
 from adamkit.errors import UsageError
 
 SERVER_SCHEMES = ("postgresql", "mysql")
@@ -79,7 +80,7 @@ def open_storage(url: str | None, out: Path, *, heartbeat: int = 60, grace: int 
         raise UsageError(f"--heartbeat {heartbeat} must be >= 1 and below --grace {grace}")
     if url is None or url.endswith(".journal"):
         path = Path(url) if url else out / "study.journal"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        outdir.make(path.parent, "--storage" if url else "--out")
         backend = JournalFileBackend(str(path))
         return Storage(JournalStorage(backend), str(path), False, backend)
     scheme = url.partition("://")[0].partition("+")[0]
