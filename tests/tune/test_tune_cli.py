@@ -78,3 +78,17 @@ def test_the_best_race_command_reproduces_the_best_score(tmp_path):
     # the command prints 6 significant digits of each value: the score agrees to ~1e-3
     assert math.log10(max(final["final_loss"], 1e-16)) == pytest.approx(report.best["value"],
                                                                           abs=0.05)
+
+
+def test_a_best_command_with_flags_and_choices_runs_and_names_what_race_cannot_set(tmp_path):
+    import shlex
+
+    from adamkit import cli
+    from adamkit.tune.objectives import LabObjective
+
+    command = LabObjective("booth", 50, [-1.5, 2.0]).command(
+        "adam", {"lr": 0.1, "amsgrad": True, "eps_mode": "hat"})
+    assert "--set amsgrad=1" in command and "--start=-1.5,2" in command  # race's spellings
+    assert command.endswith("# not exact: eps_mode=hat has no race flag")
+    argv = shlex.split(command, comments=True)
+    assert cli.main([*argv[1:], "--out", str(tmp_path / "race"), "--quiet"]) == 0

@@ -83,6 +83,34 @@ def parse_lrs(text: str | None, names: list[str]) -> dict[str, float]:
     return given
 
 
+def race_flags(specs: list[tuple[str, dict]]) -> tuple[list[str], list[str]]:
+    """``adamkit race``'s ``--lr`` and ``--set`` for ``(optimizer, hyperparameters)`` pairs (the
+    inverse of :func:`parse_lrs` and :func:`parse_settings`), and notes on what those flags cannot
+    say: a choice (``eps_mode``, ...) has no flag, and ``--set`` gives every optimizer one value.
+    Flags are spelt 0/1, as ``--set`` reads them."""
+    flags: list[str] = []
+    notes: list[str] = []
+    lrs = [f"{name}={_show(hp['lr'])}" for name, hp in specs if "lr" in hp]
+    if lrs:
+        flags += ["--lr", ",".join(lrs)]
+    shared: dict[str, object] = {}
+    for _, hp in specs:
+        for key, value in hp.items():
+            if key == "lr":
+                continue
+            if isinstance(value, str):
+                notes.append(f"{key}={value} has no race flag")
+            elif shared.setdefault(key, int(value) if isinstance(value, bool) else value) != value:
+                notes.append(f"--set gives every optimizer the same {key}")
+    if shared:
+        flags += ["--set", ",".join(f"{k}={_show(v)}" for k, v in shared.items())]
+    return flags, sorted(set(notes))
+
+
+def _show(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def parse_settings(text: str | None, names: list[str]) -> dict[str, dict]:
     if not text:
         return {n: {} for n in names}

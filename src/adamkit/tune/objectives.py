@@ -95,16 +95,14 @@ class LabObjective:
 
     def command(self, optimizer: str, config: dict) -> str:
         """The ``adamkit race`` command that runs this configuration."""
-        parts = [f"adamkit race --function {shlex.quote(self.function)} --optimizers {optimizer}",
+        from adamkit.lab.arguments import race_flags
+
+        parts = ["adamkit race --function", shlex.quote(self.function), "--optimizers", optimizer,
                  f"--steps {self.steps}"]
-        if self.start is not None:
-            parts.append(f"--start {','.join(_show(v) for v in self.start)}")
-        if "lr" in config:
-            parts.append(f"--lr {_show(config['lr'])}")
-        others = ",".join(f"{k}={_show(v)}" for k, v in config.items() if k != "lr")
-        if others:
-            parts.append(f"--set {others}")
-        return " ".join(parts)
+        if self.start is not None:  # "=": a start may begin with a minus sign
+            parts.append("--start=" + ",".join(_show(v) for v in self.start))
+        flags, notes = race_flags([(optimizer, config)])
+        return " ".join(parts + flags) + ("   # not exact: " + "; ".join(notes) if notes else "")
 
 
 def _numeric(name: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import shlex
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 from adamkit import rules
 from adamkit.lab import functions as F
 from adamkit.lab import tune as lab_tune
+from adamkit.lab.arguments import race_flags
 from adamkit.lab.engine import run
 from adamkit.lab.functions import contour_levels
 from adamkit.lab.style import optimizer_style
@@ -220,30 +222,13 @@ def tune(body: dict) -> dict:
 def race_command(fn, start, steps, specs) -> str:
     """The ``adamkit race`` command for this race, as far as its flags can say it."""
     names = [n for n, _ in specs]
-    parts = ["adamkit", "race", "--function", _quote(fn.name), f"--start={start[0]:g}" +
-             "".join(f",{v:g}" for v in start[1:]), "--steps", str(steps), "--optimizers", ",".join(names)]
-    lrs = [f"{n}={hp['lr']:g}" for n, hp in specs if "lr" in hp]
-    if lrs:
-        parts += ["--lr", ",".join(lrs)]
-    shared: dict[str, Any] = {}
-    notes = []
-    for _, hp in specs:
-        for k, v in hp.items():
-            if k == "lr":
-                continue
-            if isinstance(v, str):
-                notes.append(f"{k}={v} has no race flag")
-            elif shared.setdefault(k, v) != v:
-                notes.append(f"--set gives every optimizer the same {k}")
-    if shared:
-        parts += ["--set", ",".join(f"{k}={v:g}" for k, v in shared.items())]
+    flags, notes = race_flags(specs)
     if len(set(names)) != len(names):
         notes.append("race runs each optimizer once")
-    return " ".join(parts) + ("" if not notes else "   # not exact: " + "; ".join(sorted(set(notes))))
-
-
-def _quote(s: str) -> str:
-    return s if all(c.isalnum() or c in "_-." for c in s) else "'" + s.replace("'", "'\\''") + "'"
+    parts = ["adamkit", "race", "--function", shlex.quote(fn.name),
+             "--start=" + ",".join(f"{v:g}" for v in start), "--steps", str(steps),
+             "--optimizers", ",".join(names), *flags]
+    return " ".join(parts) + ("" if not notes else "   # not exact: " + "; ".join(notes))
 
 
 def _setup(body: dict) -> tuple[F.TestFunction, list[float], int]:
