@@ -1,8 +1,10 @@
-"""``adamkit bench``: step time and memory of adamkit's optimizers against torch.optim's Adam.
+"""``adamkit bench``: step time and memory of adamkit's optimizers against torch.optim's (Adam,
+SGD, Adagrad) and DeepSpeed's, bitsandbytes' and torchao's Adam.
 
 Every figure is a ratio against an anchor measured in the same process, pair by pair: contenders
 take turns within each round, and the median of the rounds (after warm-up rounds) is reported.
-See :mod:`adamkit.bench.run` for the contenders and :mod:`adamkit.bench.presets` for the presets.
+See :mod:`adamkit.bench.contenders` for the contenders, :mod:`adamkit.bench.run` for what is
+measured and :mod:`adamkit.bench.presets` for the presets.
 """
 
 import importlib
