@@ -307,3 +307,16 @@ def test_cuda_compiled():
                            str(Path(__file__)), "-k", "cuda"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+
+
+@pytest.mark.skipif(not INTERPRETED, reason="runs in the parent (interpreted) session only")
+def test_every_variant_compiles_for_sm90():
+    """Without a GPU: Triton builds each kernel variant for sm_90 (cubin, through the bundled
+    ptxas), with IEEE sqrt/div, no FMA and no flush to zero (tests/gpu/_compile_check.py)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("_compile_check.py"))],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode and "ptxas" in done.stderr and "FileNotFoundError" in done.stderr:
+        pytest.skip("no ptxas for Triton's CUDA backend")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
