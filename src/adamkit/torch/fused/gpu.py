@@ -18,7 +18,8 @@ each row of the tile is one quantization block (offsets are multiples of 256 and
 on multiples of ``ROWS·256``), so the block's absmax is a row reduction. No gradient is
 copied, no per-tensor launch, in the interpreter or on the GPU alike. Where every address is
 16-byte aligned and every state offset a multiple of 16 (checked per call) the kernel tells
-Triton so (``tl.multiple_of``), for vectorized loads.
+Triton so (``tl.multiple_of``), meant for vectorized loads; but the sm_90 PTX still loads 32
+bits at a time (the hint does not reach through ``inttoptr``): open, and untimed.
 
 **Variants.** The rule's flags (``spec.flags(hp)``), the scalars that are booleans (``has_l2``,
 RAdam's ``adaptive``, SGD's ``first``), each slot's storage, the param dtype and the compute
