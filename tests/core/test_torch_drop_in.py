@@ -68,12 +68,14 @@ def assert_raises_as_torch(name, *args, **kwargs):
 @pytest.mark.parametrize("as_number", [float, int])
 def test_checkpoint_with_a_python_number_step_loads_and_continues_as_torch(name, as_number):
     ps, qs = params(), params()
-    ours, theirs = getattr(ak, name)(ps, lr=0.01), getattr(torch.optim, name)(qs, lr=0.01)
+    # the rule path: torch's for-loop bit for bit
+    ours, theirs = getattr(ak, name)(ps, lr=0.01, fused=False), getattr(torch.optim, name)(qs, lr=0.01)
     steps([(ours, ps), (theirs, qs)], 3)
     old = copy.deepcopy(theirs.state_dict())
     for state in old["state"].values():  # as older torch releases saved it
         state["step"] = as_number(state["step"].item())
-    ours2, theirs2 = getattr(ak, name)(twin(qs), lr=0.01), getattr(torch.optim, name)(twin(qs), lr=0.01)
+    ours2 = getattr(ak, name)(twin(qs), lr=0.01, fused=False)
+    theirs2 = getattr(torch.optim, name)(twin(qs), lr=0.01)
     ours2.load_state_dict(copy.deepcopy(old))
     theirs2.load_state_dict(copy.deepcopy(old))
     for p in ours2.param_groups[0]["params"]:
@@ -173,9 +175,14 @@ def test_mixed_float_and_tensor_betas_are_refused_as_torch(name, betas):
 
 
 @pytest.mark.parametrize("name", ["NAdam", "RAdam", "Adamax", "RMSprop"])
-def test_fused_is_a_type_error_where_torch_has_no_fused(name):
-    assert_raises_as_torch(name, params(), fused=True)
-    assert_raises_as_torch(name, params(), fused=False)
+def test_fused_is_adamkits_own_option_where_torch_has_no_fused(name):
+    with pytest.raises(TypeError):
+        getattr(torch.optim, name)(params(), fused=True)
+    for fused, path in ((True, "fused engine"), (False, "rule path (fused=False)")):
+        ps = params()
+        opt = getattr(ak, name)(ps, fused=fused)
+        steps([(opt, ps)], 1)
+        assert [str(p) for p in opt.paths()] == [path]
 
 
 @pytest.mark.parametrize("name", ["Adam", "AdamW", "SGD", "Adagrad"])
@@ -185,13 +192,19 @@ def test_fused_with_foreach_or_differentiable_raise_as_torch(name):
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adagrad"])
-def test_fused_where_the_engine_has_no_kernel_is_refused_not_ignored(name):
-    with pytest.raises(RuntimeError, match=f"{name}: fused=True, but .* no kernel for {name}"):
-        getattr(ak, name)(params(), fused=True)
-    opt = getattr(ak, name)(params())
-    with pytest.raises(RuntimeError, match="no kernel"):
-        opt.add_param_group({"params": params(seed=1), "fused": True})
-    assert len(opt.param_groups) == 1
+def test_fused_sgd_and_adagrad_take_the_engine_as_torchs_take_their_fused_kernels(name):
+    ps, qs = params(), params()
+    ours = getattr(ak, name)(ps, lr=0.1, fused=True)
+    theirs = getattr(torch.optim, name)(qs, lr=0.1, fused=True)
+    steps([(ours, ps), (theirs, qs)], 3)
+    assert [str(p) for p in ours.paths()] == ["fused engine"]
+    for p, q in zip(ps, qs):
+        torch.testing.assert_close(p, q)
+    # the same state entries (SGD without momentum keeps none, as torch's)
+    ours_state, theirs_state = ours.state_dict()["state"], theirs.state_dict()["state"]
+    assert {k: set(v) for k, v in ours_state.items()} == {k: set(v) for k, v in theirs_state.items()}
+    if name == "SGD":
+        assert ours_state == {} and len(ours.state) == 0
 
 
 @pytest.mark.parametrize("device_or_dtype", ["meta", torch.complex64], ids=str)
@@ -219,7 +232,8 @@ def test_fused_on_params_only_adamkit_cannot_fuse_takes_the_rule_path():
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_sgd_state_dict_has_the_entries_torch_has(momentum):
     ps, qs = params(), params()
-    ours, theirs = ak.SGD(ps, lr=0.1, momentum=momentum), torch.optim.SGD(qs, lr=0.1, momentum=momentum)
+    ours = ak.SGD(ps, lr=0.1, momentum=momentum, fused=False)  # the rule path: bit for bit
+    theirs = torch.optim.SGD(qs, lr=0.1, momentum=momentum)
     steps([(ours, ps), (theirs, qs)], 2)
     assert ours.state_dict()["state"].keys() == theirs.state_dict()["state"].keys()
     if momentum == 0:

@@ -35,7 +35,9 @@ DTYPES = {"f32": torch.float32, "f64": torch.float64}
 STEPS = 7  # RAdam's rectification starts at step 6 (beta2 = 0.999)
 ADAMKIT_KEYS = {"nonfinite", "clip_value", "clip_norm", "clip_global_norm", "weight_decay_mode",
                 "eps_mode", "eps_root"}  # adamkit's own options, in param groups beside torch's
-ADAMKIT_KEYS_OF = {"SparseAdam": {"weight_decay"}}  # SparseAdam's: lazy decoupled weight decay
+# SparseAdam's lazy decoupled weight decay; ``fused`` where torch's class has none (adamkit's kernels)
+ADAMKIT_KEYS_OF = {"SparseAdam": {"weight_decay"}, **dict.fromkeys(
+    ("Adamax", "NAdam", "RAdam", "RMSprop"), {"fused"})}
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,6 @@ REFUSED = (
     Refusal("capturable", True, NAMES, ValueError, "capturable=True",
             "CUDA graph capture needs the step's scalars on the device; adamkit keeps them on the "
             "host (and torch lists capturable configurations for CUDA only)"),
-    Refusal("fused", True, ("SGD", "Adagrad"), RuntimeError, "has no kernel for",
-            "adamkit's fused engine has Adam's and AdamW's kernels only; fused=True elsewhere "
-            "would be silently ignored, so it is refused (fused=None or False take the per-tensor "
-            "path, torch's for-loop bit for bit)"),
 )
 # Not bitwise, by construction (compared within float tolerance), with the reason:
 TOLERANCE = {
@@ -68,8 +66,9 @@ TOLERANCE = {
     "complex": "the rules see a complex param as its real view; torch does some of the step "
                "(weight decay, SGD's momentum) in complex arithmetic, which rounds a product and "
                "a sum apart where the real kernels fuse them: the last bit may differ",
-    "engine": "fused=True: adamkit's engine beside torch's fused kernels, two spellings of the "
-              "same step that agree to float rounding",
+    "engine": "a group on adamkit's engine (fused=True, or fused=None for a group it takes), "
+              "beside torch's for-loop or fused kernels: two spellings of the same step that "
+              "agree to float rounding",
 }
 
 
@@ -198,11 +197,15 @@ def test_configuration_matches_torch(name, dtype, kwargs):
     engine = kwargs.get("fused") is True  # adamkit's engine beside torch's fused kernels
     theirs_params = make_params(name, dtype, real_only=engine)
     ours_params = [p.detach().clone().requires_grad_() for p in theirs_params]
-    # bitwise, but where TOLERANCE says why not
-    exact = [not (engine or name in TOLERANCE or p.is_complex()) for p in theirs_params]
     theirs = torch_cls(groups(theirs_params), **copy.deepcopy(kwargs))
     ours = ours_cls(groups(ours_params), **copy.deepcopy(kwargs))
     run([(theirs, theirs_params), (ours, ours_params)], STEPS, seed=1)
+    # bitwise, but where TOLERANCE says why not (a param whose group took the engine)
+    paths = ours.paths() if hasattr(ours, "paths") else [None] * len(ours.param_groups)
+    on_engine = [str(path) == "fused engine" for path in paths]
+    in_engine = [on_engine[gi] for gi, group in enumerate(ours.param_groups) for _ in group["params"]]
+    exact = [not (in_engine[i] or name in TOLERANCE or p.is_complex())
+             for i, p in enumerate(theirs_params)]
     for i, (p, q) in enumerate(zip(ours_params, theirs_params)):
         assert_same(p.detach(), q.detach(), exact[i], f"param {i}")
     assert_same_state_dict(ours.state_dict(), theirs.state_dict(), exact, name)

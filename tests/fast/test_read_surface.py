@@ -89,4 +89,6 @@ def test_paths_say_which_path_each_group_took_and_why():
     assert (rule.kind, rule.reason) == ("rule", ak.PathReason.SMALL_GROUP)
     assert str(rule) == "rule path (small group (one tensor of 10 < 32768 elements))"
     nadam, _ = _stepped(ak.NAdam)
-    assert nadam.paths()[0].reason is ak.PathReason.RULE
+    assert str(nadam.paths()[0]) == "fused engine"  # every rule has its kernels
+    clipped, _ = _stepped(ak.SGD, clip_global_norm=1.0)
+    assert clipped.paths()[0].reason is ak.PathReason.OPTION

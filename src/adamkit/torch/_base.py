@@ -38,7 +38,7 @@ from adamkit import clipping, rules
 from adamkit.errors import HyperparameterError
 from adamkit.rules import Rule
 from adamkit.rules.hyperparameters import OPTIONS
-from adamkit.torch.fused import FusedEngine, GroupPath, PathReason, codecs
+from adamkit.torch.fused import FusedEngine, GroupPath, PathReason, StepData, codecs
 from adamkit.torch.fused import sharding as _sharded
 from adamkit.torch.fused.paths import settings_verdict
 
@@ -70,7 +70,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         name = type(self).__name__
         # Moments stored as "fp32" (the param's dtype), "bf16" or "8bit": see fused.codecs.
         self.state_precision = codecs.check_precision(state_precision, name)
-        self._engine = FusedEngine(self)  # the fused flat-buffer path, see fused.engine
+        self._engine = FusedEngine()  # the fused flat-buffer path, see fused.engine
         _check_tensor_lr(name, hyperparameters.get("lr"))
         if fused and differentiable:  # torch's check (and error) before adamkit's refusal below
             raise RuntimeError(f"{name}: `fused` does not support `differentiable`; valid: "
@@ -119,7 +119,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             del self.param_groups[-1]
             raise type(exc)(f"param_groups[{index}]: {exc}") from None
         if group.get("fused"):
-            verdict = settings_verdict(self, group)  # the engine's own word on this group
+            verdict = settings_verdict(self.rule.name, group, self.defaults)  # the engine's word
             if verdict is not None and verdict.reason is PathReason.RULE:
                 del self.param_groups[-1]
                 name = type(self).__name__
@@ -132,7 +132,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         super().__setstate__(state)
         self.__dict__.setdefault("skipped_steps", 0)
         self.__dict__.setdefault("state_precision", "fp32")
-        self._engine = FusedEngine(self)
+        self._engine = FusedEngine()
         for group in self.param_groups:
             # A torch.optim checkpoint has only torch's keys: take adamkit's from the defaults,
             # deriving the decay mode from torch's flag where it has one.
@@ -229,7 +229,9 @@ class RuleOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         # Groups the fused engine takes are done here; the rest take the per-tensor rule path.
-        groups = [g for g in self.param_groups if not self._engine.step_group(g)]
+        groups = [g for g in self.param_groups if not self._engine.step_group(
+            g, StepData(self.rule.name, self.hyperparameters(g), self.state_precision, self.state),
+            settings_verdict(self.rule.name, g, self.defaults))]
         self._check_fused_params(groups)
         work = [(group, [p for p in group["params"] if p.grad is not None]) for group in groups]
         grads = {p: self._checked_grad(p, gi, group) for gi, (group, ps) in enumerate(work)

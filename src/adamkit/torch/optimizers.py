@@ -120,12 +120,12 @@ class Adamax(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 2e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, capturable: bool = False,
-                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
+                 fused: bool | None = None, eps_mode: str = "paper",
+                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        maximize=maximize, eps_mode=eps_mode)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable,
+                         differentiable=differentiable, fused=fused,
                          **_own_options(type(self).__name__, adamkit_options))
 
 
@@ -138,14 +138,14 @@ class NAdam(RuleOptimizer):
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
-                 eps_root: float = 0.0, weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
+                 fused: bool | None = None, eps_root: float = 0.0,
+                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        momentum_decay=momentum_decay,
                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
                        eps_root=eps_root)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable,
+                         differentiable=differentiable, fused=fused,
                          **_own_options(type(self).__name__, adamkit_options))
 
 
@@ -157,12 +157,12 @@ class RAdam(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False,
                  *, foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False, weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
+                 differentiable: bool = False, fused: bool | None = None,
+                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable,
+                         differentiable=differentiable, fused=fused,
                          **_own_options(type(self).__name__, adamkit_options))
 
 
@@ -191,12 +191,13 @@ class RMSprop(RuleOptimizer):
     def __init__(self, params: Params, lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False, *, eps_mode: str = "paper",
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
+                 differentiable: bool = False, *, fused: bool | None = None,
+                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
+                 **adamkit_options: Any) -> None:
         hp = _settings(weight_decay_mode, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                        momentum=momentum, centered=centered, maximize=maximize, eps_mode=eps_mode)
         super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable,
+                         differentiable=differentiable, fused=fused,
                          **_own_options(type(self).__name__, adamkit_options))
 
 

@@ -11,7 +11,7 @@ Tools read what they need through the optimizers' public methods (``internals``,
 ``state_bytes``, ``paths``), never through these modules.
 """
 
-from adamkit.torch.fused.engine import FusedEngine, GroupPlan
+from adamkit.torch.fused.engine import FusedEngine, GroupPlan, StepData
 from adamkit.torch.fused.paths import GroupPath, PathReason
 
-__all__ = ["FusedEngine", "GroupPlan", "GroupPath", "PathReason"]
+__all__ = ["FusedEngine", "GroupPlan", "GroupPath", "PathReason", "StepData"]

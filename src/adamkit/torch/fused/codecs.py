@@ -10,21 +10,29 @@ encoded (as bitsandbytes does), so quantization error only enters through the st
     bfloat16 moments (round to nearest even, as ``tensor.to(torch.bfloat16)``), 2 bytes per value:
     Adam 4 bytes/param, AMSGrad 6. Every tensor, whatever its size.
 ``"8bit"``
-    blockwise quantization, ``BLOCK = 256`` values per block, one float32 ``absmax`` per block::
+    blockwise quantization, ``BLOCK = 256`` values per block, one float32 ``absmax`` per block, and a
+    **float-like code** per value relative to it: ``r = |x| / absmax`` in [0, 1] kept with a 3-bit
+    mantissa and an exponent of its own::
 
-        exp_avg    ≈ absmax · sign(q) · (|q| / 127)²      q ∈ [-127, 127]  (int8)
-        exp_avg_sq ≈ absmax · (q / 255)⁴                  q ∈ [0, 255]     (uint8)
+        exp_avg    ≈ sign · absmax · r,  r ∈ {0} ∪ 2^[-14, 0]·(1 + k/8) ∪ subnormals   (e4m3, int8)
+        exp_avg_sq ≈ absmax · r,         r ∈ {0} ∪ 2^[-30, 0]·(1 + k/8) ∪ subnormals   (e5m3, uint8)
 
-    Both codes are non-linear: dense near zero, where most moments live. The second moment's
-    quartic code is the first moment's quadratic code applied to ``sqrt(exp_avg_sq)`` (the
-    quantity in Adam's denominator), so ``m / sqrt(v)`` keeps the same relative precision in both
-    and covers ~10 decades of v per block. Encoding rounds in the code's own domain::
+    So the relative error stays flat, at most 1/16 (half a mantissa step), from the block's
+    largest value down to 2^-14 of it for the first moment and 2^-30 for the second (whose square
+    root, Adam's denominator, then spans 2^-15 too); below that, subnormal levels, then 0. A block
+    that mixes scales (a layer's rows, an embedding's rare tokens) keeps its small values: a linear
+    or power code of the block's absmax rounds them to a few levels, or to 0, and Adam then moves
+    those coordinates by the wrong amount (``tests/fast/test_lowp_accuracy.py``).
 
-        q = round(127 · sqrt(|x| · (1/absmax))) · sign(x),
-        q = round(255 · sqrt(sqrt(x) · (1/sqrt(absmax))))
+    Encode and decode are bit operations on float32, the same in the torch spelling here and in
+    the kernels (no table, no square root)::
 
-    (``round`` is ``floor(· + 0.5)``; the second form shares ``sqrt(x)`` with Adam's denominator,
-    and multiplying by a per-block reciprocal spares a division per value).
+        code  = (b + 0x7FFFF + ((b >> 20) & 1)) >> 20,   b = bits(r · 2^-112)   (2^-96 for v)
+        level = float_from_bits(code << 20) · 2^112                            (2^96 for v)
+
+    ``r·2^-112`` puts r's binades where float32's exponent field holds exactly the code's
+    exponent (subnormal float32 for the code's subnormals), and adding ``0x7FFFF`` plus the kept
+    bit's parity rounds to nearest even on the bits. The first moment's sign is the code's top bit.
 
     Bytes per parameter: 2 + 2·4/256 = 2.03 for Adam, 3.05 with AMSGrad (``max_exp_avg_sq``
     uses the second-moment code; bitsandbytes and DeepSpeed refuse AMSGrad). Tensors with fewer
@@ -54,11 +62,9 @@ MIN_8BIT_NUMEL = 4096
 MOMENT_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 SIGNED_KEYS = ("exp_avg",)  # first moment: signed code; the others are non-negative
 
-# Decoding is arithmetic, ``q·|q| · (absmax/127²)`` and ``(q²)² · (absmax/255⁴)``, with the scale
-# rounded to float32 first: the numba kernels (.kernels, which import these) spell the very same
-# float32 operations.
-SIGNED_SCALE = 1.0 / 127.0**2
-UNSIGNED_SCALE = 1.0 / 255.0**4
+# The float-like codes' scales: r·DOWN puts r's binades into float32's exponent field, UP undoes it.
+SIGNED_DOWN, SIGNED_UP = 2.0**-112, 2.0**112  # e4m3: exponents 2^-14..2^0 -> fields 1..15
+UNSIGNED_DOWN, UNSIGNED_UP = 2.0**-96, 2.0**96  # e5m3: exponents 2^-30..2^0 -> fields 1..31
 
 
 def check_precision(value: Any, owner: str = "optimizer") -> str:
@@ -93,36 +99,32 @@ def _blocks(x: torch.Tensor) -> torch.Tensor:
 def encode_8bit(x: torch.Tensor, signed: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """``(codes, absmax)``: codes flat and padded to whole blocks, one float32 absmax per block.
 
-    In float32, in this order (the kernels do the same)::
+    In float32, in this order (the kernels do the same; ``1/absmax`` is 1 for an all-zero block)::
 
-        signed:   q = floor(sqrt(|x| · (1/absmax)) · 127 + 0.5) · sign(x)
-        unsigned: q = floor(sqrt(sqrt(x) · (1/sqrt(absmax))) · 255 + 0.5)
-
-    (``1/absmax`` is 1 for an all-zero block.)
+        b    = bits(|x| · (1/absmax) · DOWN)
+        code = (b + 0x7FFFF + ((b >> 20) & 1)) >> 20      (| 0x80 where x's sign bit is set)
     """
     blocks = _blocks(x)
     absmax = blocks.abs().amax(dim=1)
-    positive = absmax > 0
+    inv = torch.where(absmax > 0, 1.0 / absmax, torch.ones_like(absmax))
+    down = SIGNED_DOWN if signed else UNSIGNED_DOWN
+    bits = ((blocks.abs() * inv[:, None]) * down).view(torch.int32)
+    code = (bits + 0x7FFFF + ((bits >> 20) & 1)) >> 20
     if signed:
-        inv = torch.where(positive, 1.0 / absmax, torch.ones_like(absmax))
-        q = torch.floor(torch.sqrt(blocks.abs() * inv[:, None]) * 127.0 + 0.5)
-        codes = (torch.sign(blocks) * q).to(torch.int8)
-    else:
-        inv = torch.where(positive, 1.0 / torch.sqrt(absmax), torch.ones_like(absmax))
-        q = torch.floor(torch.sqrt(torch.sqrt(blocks) * inv[:, None]) * 255.0 + 0.5)
-        codes = q.to(torch.uint8)
-    return codes.reshape(-1), absmax
+        code = code | (torch.signbit(blocks).to(torch.int32) << 7)
+        return code.to(torch.uint8).view(torch.int8).reshape(-1), absmax
+    return code.to(torch.uint8).reshape(-1), absmax
 
 
 def decode_8bit(codes: torch.Tensor, absmax: torch.Tensor, like: torch.Tensor,
                 signed: bool) -> torch.Tensor:
     """The float32 tensor shaped as ``like`` that ``(codes, absmax)`` stand for."""
-    q = codes.float().view(-1, BLOCK)
+    q = codes.view(torch.uint8).to(torch.int32).view(-1, BLOCK)
+    magnitude = q & 0x7F if signed else q
+    level = (magnitude << 20).view(torch.float32) * (SIGNED_UP if signed else UNSIGNED_UP)
+    values = level * absmax.float()[:, None]
     if signed:
-        values = (q * q.abs()) * (absmax.float() * SIGNED_SCALE)[:, None]
-    else:
-        q2 = q * q
-        values = (q2 * q2) * (absmax.float() * UNSIGNED_SCALE)[:, None]
+        values = torch.where(q >= 0x80, -values, values)
     return values.reshape(-1)[: like.numel()].view(like.shape)
 
 

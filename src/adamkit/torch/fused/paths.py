@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import torch
 
-RULES = ("adam", "adamw")  # the rules the fused kernels spell
+from adamkit.torch.fused.specs import SPECS
+
 # fused=None: the engine takes a group of 2+ tensors, or one tensor of AUTO_MIN_NUMEL+ elements.
 # Measured on the 2-core machine (one step, medians): the rule path costs ~37 us per tensor in
 # Python, the engine ~0.1 ms per call: 3 tensors of 10 elements 0.154 ms vs 0.105 on the engine,
@@ -27,7 +28,7 @@ AUTO_MIN_NUMEL = 1 << 15
 class PathReason(enum.Enum):
     """Why a param group took the per-tensor rule path."""
 
-    RULE = "rule"  # the optimizer's rule has no fused kernel (only Adam and AdamW have one)
+    RULE = "rule"  # the optimizer's rule has no fused kernel
     FUSED_FALSE = "fused=False"  # the user asked for the rule path
     OPTION = "option"  # nonfinite= or clip_*=: the rule path applies them
     NOT_SCALAR = "not a scalar"  # a hyperparameter given as an array
@@ -56,20 +57,22 @@ def rule_path(reason: PathReason, detail: str | None = None) -> GroupPath:
     return GroupPath("rule", reason, reason.value if detail is None else detail)
 
 
-def settings_verdict(optimizer: Any, group: dict) -> GroupPath | None:
-    """The rule path and why, when ``group``'s settings rule the engine out (None when they do
-    not; its params are looked at when the layout is built)."""
-    if optimizer.rule.name not in RULES:
-        return rule_path(PathReason.RULE, f"rule {optimizer.rule.name!r}")
+def settings_verdict(rule: str, group: dict, defaults: dict) -> GroupPath | None:
+    """The rule path and why, when ``group``'s settings (and the optimizer's ``defaults``, where
+    the options over all groups live) rule the engine out; None when they do not (its params are
+    looked at when the layout is built)."""
+    if rule not in SPECS:
+        return rule_path(PathReason.RULE, f"rule {rule!r}")
     if group.get("fused") is False:
         return rule_path(PathReason.FUSED_FALSE)
     for key in ("nonfinite", "clip_value", "clip_norm", "clip_global_norm"):
-        if group.get(key) is not None or optimizer.defaults.get(key) is not None:
+        if group.get(key) is not None or defaults.get(key) is not None:
             return rule_path(PathReason.OPTION, key)
-    for key in ("lr", "weight_decay", "eps", "eps_root"):
+    for key in ("lr", "weight_decay", "eps", "eps_root", "momentum", "dampening", "alpha",
+                "lr_decay", "momentum_decay"):
         if not _is_scalar(group.get(key, 0.0)):
             return rule_path(PathReason.NOT_SCALAR, f"{key} is not a scalar")
-    if not all(map(_is_scalar, group["betas"])):
+    if not all(map(_is_scalar, group.get("betas", ()))):
         return rule_path(PathReason.NOT_SCALAR, "betas are not scalars")
     return None
 
