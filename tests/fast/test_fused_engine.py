@@ -270,3 +270,35 @@ def test_a_step_leaves_torch_thread_setting_alone():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+# -- the foreach path (CUDA params without Triton), exercised on CPU params ----------------------------
+
+FOREACH_CASES = [("Adam", {"amsgrad": True}), ("AdamW", {}), ("Adamax", {}), ("NAdam", {}),
+                 ("RAdam", {}), ("SGD", {"momentum": 0.9, "nesterov": True}), ("SGD", {}),
+                 ("Adagrad", {"lr_decay": 0.01}), ("RMSprop", {"centered": True, "momentum": 0.5})]
+
+
+@pytest.mark.parametrize("name,kwargs", FOREACH_CASES, ids=[f"{n}{k}" for n, k in FOREACH_CASES])
+def test_foreach_path_equals_torch(monkeypatch, name, kwargs):
+    """Where the device has no kernels but foreach (CUDA without Triton), a group takes the rule
+    over lists of tensors: torch's numbers and torch's state entries."""
+    monkeypatch.setattr(engine, "_device_path", lambda p, precision: "foreach")
+    gen = torch.Generator().manual_seed(0)
+    ours_params = [torch.randn(s, generator=gen, dtype=torch.float64).requires_grad_()
+                   for s in ((30, 4), (7,), ())]
+    peer_params = [p.detach().clone().requires_grad_() for p in ours_params]
+    ours = getattr(ak, name)(ours_params, lr=0.01, **kwargs)
+    peer = getattr(torch.optim, name)(peer_params, lr=0.01, **kwargs)
+    for step in range(7):
+        for i, (p, q) in enumerate(zip(ours_params, peer_params)):
+            grad = None if (i == 1 and step == 0) else torch.randn(p.shape, generator=gen,
+                                                                   dtype=p.dtype)
+            p.grad, q.grad = grad, None if grad is None else grad.clone()
+        ours.step()
+        peer.step()
+    assert [p.kind for p in ours.paths()] == ["foreach"]
+    for p, q in zip(ours_params, peer_params):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+    ours_sd, peer_sd = ours.state_dict()["state"], peer.state_dict()["state"]
+    assert {k: set(v) for k, v in ours_sd.items()} == {k: set(v) for k, v in peer_sd.items()}

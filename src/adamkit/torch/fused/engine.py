@@ -79,6 +79,7 @@ from adamkit.torch.fused import codecs, cpu
 from adamkit.torch.fused.paths import (
     AUTO_MIN_NUMEL,
     ENGINE,
+    FOREACH,
     GroupPath,
     PathReason,
     rule_path,
@@ -95,6 +96,7 @@ from adamkit.torch.fused.specs import SPECS, KernelSpec
 # fused step on one thread (a 4M threshold), 0.18x on two (1M); 512k gained nothing more.
 PARALLEL_MIN = 1 << 20
 CPU_DTYPES = (torch.float32, torch.float64)
+CUDA_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)  # math in float32+
 _GRAD = operator.attrgetter("grad")
 _DATA_PTR = torch.Tensor.data_ptr
 _IS_CONTIGUOUS = torch.Tensor.is_contiguous
@@ -285,6 +287,9 @@ class FusedEngine:
         self.paths[id(group)] = path
         if plan is None or path.kind == "rule":
             return False
+        if path.kind == "foreach":
+            _step_foreach(group["params"], data)
+            return True
         addresses = [_addresses(b.params) for b in plan.buckets]
         if any(map(Bucket.replaced, plan.buckets, addresses)):
             plan = self._plan(group, data, plan.slots)  # a param's .data replaced by another kind
@@ -404,9 +409,16 @@ class FusedEngine:
             plan = GroupPlan(params, len(params), rule_path(PathReason.SMALL_GROUP, detail), slots)
             self.plans[id(group)] = plan
             return plan
-        for p in params:
-            if reason := _refusal(p, precision):
-                return GroupPlan(params, len(params), rule_path(PathReason.PARAM, reason), slots)
+        kinds = {_device_path(p, precision) for p in params}
+        if kinds == {"foreach"}:
+            plan = GroupPlan(params, len(params), FOREACH, slots)
+            self.plans[id(group)] = plan
+            return plan
+        for reason in kinds - {"kernels", "foreach"}:
+            return GroupPlan(params, len(params), rule_path(PathReason.PARAM, reason), slots)
+        if "foreach" in kinds:  # CUDA beside CPU params, without Triton
+            detail = "CUDA params without Triton beside others"
+            return GroupPlan(params, len(params), rule_path(PathReason.PARAM, detail), slots)
         # Params in the layout: those with state or a gradient now (frozen ones join when they
         # first get a gradient, which triggers a rebuild).
         members = [p for p in params if data.state.get(p) or p.grad is not None]
@@ -528,8 +540,10 @@ class FusedEngine:
         b.initialized[i] = True
 
 
-def _refusal(p: torch.Tensor, precision: str) -> str | None:
-    """Why the engine cannot take param ``p`` (None when it can)."""
+def _device_path(p: torch.Tensor, precision: str) -> str:
+    """``"kernels"`` where the fused kernels take param ``p`` (Numba on the CPU, Triton on CUDA),
+    ``"foreach"`` where the multi-tensor fallback does (CUDA without Triton), else why neither
+    does (the rule path takes it)."""
     if is_dtensor(p):  # FSDP2: the rule path updates each rank's local shard
         return "a DTensor param"
     if p.is_sparse:
@@ -538,13 +552,46 @@ def _refusal(p: torch.Tensor, precision: str) -> str | None:
         if p.dtype not in CPU_DTYPES:
             return f"a {p.dtype} param on cpu"
     elif p.device.type == "cuda":
-        if p.dtype not in CPU_DTYPES:
+        if p.dtype not in CUDA_DTYPES:
             return f"a {p.dtype} param on {p.device}"
         if not gpu_kernels_available():
-            return f"a param on {p.device}, and Triton is not installed (pip install adamkit[gpu])"
+            return "foreach" if precision == "fp32" else \
+                f"{precision} states on {p.device} need Triton (pip install adamkit[gpu])"
     else:
         return f"a {p.dtype} param on {p.device}"
     if precision != "fp32" and p.dtype != torch.float32:
         # the low-precision kernels are float32-only: the rule path does the rest
         return f"{precision} states for a {p.dtype} param"
-    return None
+    return "kernels"
+
+
+def _step_foreach(params: list, data: StepData) -> None:
+    """The foreach path's step: the params with a gradient, grouped by step count and state
+    entries (SGD's buffer, made on a param's first step), each group one multi-tensor run of the
+    rule (:func:`.foreach.step_foreach`)."""
+    from adamkit.torch.fused import foreach
+
+    rule = get_rule(data.rule)
+    alike: dict[tuple, list] = {}
+    for p in params:
+        if p.grad is None:
+            continue
+        if p.grad.is_sparse:
+            raise RuntimeError(f"foreach {data.rule} does not support sparse gradients; use "
+                               "adamkit.torch.SparseAdam, or fused=False")
+        state = data.state.get(p)
+        if not state:
+            state = dict(rule.init(p.detach(), data.hp, torch))
+            if rule.counts_steps:
+                state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())
+        step = int(state["step"].item()) if "step" in state else 0
+        alike.setdefault((step, *sorted(state)), []).append((p, state))
+    for (step, *_), members in alike.items():
+        states = [state for _, state in members]
+        foreach.step_foreach(rule, [p.detach() for p, _ in members],
+                             [p.grad for p, _ in members], states, step + 1, data.hp)
+        for p, state in members:
+            if "step" in state:
+                state["step"] += 1
+            if state:  # torch keeps no entry for a param without state
+                data.state[p] = state

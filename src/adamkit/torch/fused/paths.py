@@ -38,19 +38,24 @@ class PathReason(enum.Enum):
 
 @dataclass(frozen=True)
 class GroupPath:
-    """The path one param group took on its last step: ``kind`` is ``"engine"`` or ``"rule"``;
+    """The path one param group took on its last step: ``kind`` is ``"engine"``, ``"foreach"``
+    (CUDA params without Triton: the rule itself over lists of tensors) or ``"rule"``;
     for the rule path, ``reason`` says why and ``detail`` the specifics (``"clip_global_norm"``,
     ``"a torch.bfloat16 param on cpu"``, ...). ``str()`` gives a line for a table."""
 
-    kind: Literal["engine", "rule"]
+    kind: Literal["engine", "foreach", "rule"]
     reason: PathReason | None = None
     detail: str = ""
 
     def __str__(self) -> str:
+        if self.kind == "foreach":
+            return f"foreach ({self.detail})"
         return "fused engine" if self.kind == "engine" else f"rule path ({self.detail})"
 
 
 ENGINE = GroupPath("engine")
+# CUDA params without the Triton kernels: the rule over lists of tensors (torch._foreach_*)
+FOREACH = GroupPath("foreach", None, "CUDA without Triton: pip install adamkit[gpu]")
 
 
 def rule_path(reason: PathReason, detail: str | None = None) -> GroupPath:
