@@ -239,6 +239,7 @@ def test_diagnostics_for_non_adam_optimizers_record_update_ratio(tmp_path):
     (dict(epochs=0), "--epochs must be >= 1, got 0"),
     (dict(batch_size=0), "--batch-size must be >= 1"),
     (dict(threads=0), "--threads must be >= 1"),
+    (dict(threads=1.5), "--threads must be a positive integer, got 1.5"),
     (dict(optimizer="adamx"), "unknown optimizer 'adamx'; valid: adagrad, adam"),
     (dict(momentum=0.9), "--momentum does not apply to optimizer adam; valid for: rmsprop, sgd"),
     (dict(model="unet"), "model unet needs a segmentation data set"),
@@ -290,6 +291,8 @@ def test_cli_resume_takes_the_checkpoints_config_and_more_epochs(tmp_path, capsy
     (["train", "--schedule", "step:0,0.5"], "schedule step: step_size=0 is out of range; valid: >= 1"),
     (["train", "--threads", "0"], "--threads must be >= 1 and <= 256, got 0"),
     (["train", "--threads", "100000"], "--threads must be >= 1 and <= 256, got 100000"),
+    (["train", "--threads", "two"], "argument --threads: must be a positive integer, got 'two'"),
+    (["train", "--threads", "1.5"], "argument --threads: must be a positive integer, got '1.5'"),
     (["train", "--log-every", "-1"], "--log-every -1 must be >= 1 (a line every N batches) or 0"),
     (["train", "--resume", "--overwrite"], "--resume continues the run in OUT, --overwrite"),
 ])
@@ -398,6 +401,48 @@ def test_run_restores_process_wide_settings(tmp_path):
     assert not flushes_denormals()
     train(_cfg(epochs=1, threads=threads + 1), tmp_path, quiet=True, plots=False)
     assert torch.get_num_threads() == threads and not flushes_denormals()
+
+
+def _threads_per_epoch(cfg, out, **kwargs):
+    """Run ``cfg``; the thread count torch had at the end of each epoch, and the result."""
+    seen: list[int] = []
+    result = Trainer(cfg, out, quiet=True, plots=False,
+                     on_epoch=lambda record: seen.append(torch.get_num_threads())).run(**kwargs)
+    return seen, result
+
+
+def test_default_threads_are_torchs_and_recorded(tmp_path):
+    default = torch.get_num_threads()
+    seen, result = _threads_per_epoch(_cfg(epochs=1), tmp_path / "default")
+    assert seen == [default] and result.summary["threads"] == default
+    assert result.summary["config"]["threads"] is None
+    assert json.loads((tmp_path / "default" / "summary.json").read_text())["threads"] == default
+    seen, result = _threads_per_epoch(_cfg(epochs=1, threads=default + 1), tmp_path / "more")
+    assert seen == [default + 1] and result.summary["threads"] == default + 1
+    assert torch.get_num_threads() == default
+
+
+def test_resume_uses_the_thread_count_the_run_used(tmp_path, capsys):
+    default = torch.get_num_threads()
+    out = tmp_path / "run"
+    first = Trainer(_cfg(), out, quiet=True, plots=False).run(stop=StopAfter(50))
+    assert first.interrupted and first.summary["threads"] == default
+    torch.set_num_threads(default + 1)  # as on a machine with another default
+    try:
+        seen, second = _threads_per_epoch(_cfg(), out, resume=True)
+        assert seen == [default] and second.summary["threads"] == default
+        with pytest.raises(UsageError, match=f"threads={default + 1} differs from the {default} "):
+            train(_cfg(threads=default + 1), out, resume=True, quiet=True, plots=False)
+        argv = ["train", "--out", str(out), "--resume", "--quiet", "--no-plots"]
+        capsys.readouterr()  # the first run's line about its stop
+        assert cli.main([*argv, "--threads", str(default + 1)]) == 2
+        err = capsys.readouterr().err
+        assert f"--threads {default + 1} differs from the {default} the checkpointed run" in err
+        assert err.count("\n") == 1
+        assert cli.main([*argv, "--threads", str(default), "--epochs", "3", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["threads"] == default
+    finally:
+        torch.set_num_threads(default)
 
 
 def _files(folder):

@@ -37,6 +37,14 @@ CONFIG_FLAGS = (
 )
 
 
+def _threads(text: str) -> int:
+    """``--threads``: a positive integer (the range is checked with the config)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+
+
 def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) -> None:
     from adamkit.flags import add_flag
     from adamkit.train import names, optim_factory  # not datasets/models: those load torch
@@ -67,9 +75,10 @@ def _add_model_flags(p: argparse.ArgumentParser, with_optimizer: bool = True) ->
     r.add_argument("--batch-size", dest="batch_size", type=int)
     r.add_argument("--eval-batch-size", dest="eval_batch_size", type=int, help=argparse.SUPPRESS)
     r.add_argument("--seed", type=int, help="fixes weights, data order and dropout (default 0)")
-    r.add_argument("--threads", type=int,
-                   help=f"torch.set_num_threads, 1..{MAX_THREADS} (default 1: robust on shared machines; try "
-                        "2 on an idle one); stored for bitwise resumes")
+    r.add_argument("--threads", type=_threads, metavar="N",
+                   help=f"torch.set_num_threads, 1..{MAX_THREADS} (default: torch's, this machine's "
+                        "cores or OMP_NUM_THREADS; 1 can be faster on a machine busy with other "
+                        "jobs); the count used is in summary.json, and a resume uses it again")
     r.add_argument("--keep-denormals", dest="flush_denormal", action="store_false", default=None,
                    help="do not flush subnormal floats to zero (default: flush; they can make "
                         "CPU steps 15x slower)")
@@ -206,9 +215,15 @@ def train_here(args, runtime=None) -> int:
         found = runtime.from_main(
             lambda: checkpoint.load_latest(outdir.check_folder(out) / "checkpoints"))
         saved = TrainConfig.from_dict(found[0]["config"])
+        used = found[0].get("threads", saved.threads)  # the thread count the run used
         for key, value in given.items():
             if key in ("epochs", "data_dir"):
                 setattr(saved, key, value)
+            elif key == "threads" and value != used:
+                raise UsageError(f"--resume: --threads {value} differs from the {used} the "
+                                 "checkpointed run used; only --epochs and --data-dir may change")
+            elif key == "threads":
+                continue
             elif saved.to_dict()[key] != TrainConfig.from_dict({key: value}).to_dict()[key]:
                 raise UsageError(
                     f"--resume: --{key.replace('_', '-')} {value!r} differs from the checkpoint's "

@@ -16,11 +16,11 @@ OPTIMIZER_FIELDS = ("betas", "eps", "weight_decay", "momentum", "amsgrad", "nest
 class TrainConfig:
     """Everything that determines a run's numbers (plus where it writes and how it talks).
 
-    ``threads`` is part of it because CPU kernels may sum in a different order with a different
-    thread count: bitwise-equal resumes need the same count, so it is stored and restored. It
-    defaults to 1: on a 2-core machine shared with other jobs, two OpenMP threads that wait on
-    each other ran the digits recipe 10-25x and an MNIST epoch 6x slower (measured); on an idle
-    machine ``--threads 2`` can be faster for the convolutional models.
+    ``threads`` is ``torch.set_num_threads``'s count; None (the default) keeps torch's own
+    count (the machine's cores, or ``OMP_NUM_THREADS``). The count a run used is recorded in
+    ``summary.json`` and in every checkpoint, and a resume uses it again: CPU kernels may sum in a
+    different order with a different count, and resumes are bitwise. On a machine shared with
+    other jobs, ``threads=1`` can be much faster than threads that wait on each other.
 
     ``flush_denormal`` sets ``torch.set_flush_denormal``: subnormal floats (below ~1.2e-38), which
     appear once a model fits its batches almost perfectly (softmax tails, tiny gradients), are
@@ -49,7 +49,7 @@ class TrainConfig:
     batch_size: int = 32
     eval_batch_size: int = 1000
     seed: int = 0
-    threads: int = 1
+    threads: int | None = None  # None: torch's default count
     flush_denormal: bool = True
     data_dir: str = "data"
     dataset_options: dict = dataclasses.field(default_factory=dict)

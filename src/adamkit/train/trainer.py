@@ -3,8 +3,9 @@
 Reproducibility: the seed fixes the model's initial weights (torch's global RNG), the data order
 (epoch ``e`` shuffles with its own generator seeded by ``(seed, e)``, independent of anything else
 that draws random numbers) and dropout (torch's global RNG, saved in every checkpoint). The thread
-count is fixed with ``torch.set_num_threads`` and stored, since a different count may sum in a
-different order.
+count (``cfg.threads``, or torch's default count when None) is set with ``torch.set_num_threads``
+for the run and recorded in ``summary.json`` and every checkpoint; a resume uses the recorded
+count, since a different count may sum in a different order.
 
 Resumability: a checkpoint holds model, optimizer and scheduler state, every RNG state, the
 position in the epoch (next batch index), the step, the epoch's running sums, the metrics so far
@@ -102,17 +103,25 @@ def flushes_denormals() -> bool:
     return float(torch.tensor([1e-40], dtype=torch.float32).mul(1.0)[0]) == 0.0
 
 
+def check_threads(n) -> None:
+    """A UsageError naming the value unless ``n`` is None (torch's default) or a valid count."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise UsageError(f"--threads must be a positive integer, got {n!r}")
+    resources.check_threads(n)
+
+
 @contextmanager
-def process_settings(cfg: TrainConfig):
-    """``torch.set_num_threads(cfg.threads)`` and ``torch.set_flush_denormal(cfg.flush_denormal)``
-    for the duration of a run, restored afterwards (they are process-wide)."""
-    threads, flush = torch.get_num_threads(), flushes_denormals()
-    torch.set_num_threads(cfg.threads)
+def process_settings(cfg: TrainConfig, threads: int | None = None):
+    """``torch.set_num_threads`` (``threads``, else ``cfg.threads``, else the count torch has now)
+    and ``torch.set_flush_denormal(cfg.flush_denormal)`` for the duration of a run, restored
+    afterwards (they are process-wide)."""
+    before, flush = torch.get_num_threads(), flushes_denormals()
+    torch.set_num_threads(threads or cfg.threads or before)
     torch.set_flush_denormal(cfg.flush_denormal)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
         torch.set_flush_denormal(flush)
 
 
@@ -145,7 +154,7 @@ class Trainer:
             raise UsageError(f"--epochs must be >= 1, got {cfg.epochs}")
         if cfg.batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1, got {cfg.batch_size}")
-        resources.check_threads(cfg.threads)
+        check_threads(cfg.threads)
         self.runtime = rt = runtime or Runtime()  # one process of several: see .distributed
         rt.check_batch(cfg.batch_size)
         if cfg.diagnostics and rt.shard:
@@ -154,6 +163,8 @@ class Trainer:
             raise UsageError(f"--log-every {log_every} must be >= 1 (a line every N batches) "
                              "or 0 (off)")
         self.cfg, self.out = cfg, Path(out)
+        # the count this run uses: the config's, else torch's default (a resume: the checkpoint's)
+        self.threads: int = cfg.threads if cfg.threads is not None else torch.get_num_threads()
         self.quiet, self.log_every, self.plots = quiet, log_every, plots
         # called with each epoch's record once it is checkpointed (the tuner reports it to
         # Optuna, whose pruner may stop the run by raising from here)
@@ -208,6 +219,7 @@ class Trainer:
         return {
             "format": "adamkit-train",
             "config": self.cfg.to_dict(),
+            "threads": self.threads,
             "epoch": self.epoch,
             "batch": self.batch,
             "step": self.step,
@@ -255,14 +267,18 @@ class Trainer:
         state, path, warnings = found or checkpoint.load_latest(self.checkpoint_dir)
         self.warnings += warnings
         saved = TrainConfig.from_dict(state["config"])
+        used = state.get("threads", saved.threads)  # the count the checkpointed run used
         changed = {
             k for k, v in saved.to_dict().items()
-            if k not in ("epochs", "data_dir") and self.cfg.to_dict()[k] != v
+            if k not in ("epochs", "data_dir", "threads") and self.cfg.to_dict()[k] != v
         }
         if state.get("distributed") != self.runtime.describe():
             raise UsageError(f"--resume: this run is {_processes(self.runtime.describe())}, "
                              f"the checkpoint {path} {_processes(state.get('distributed'))}; "
                              "resume with the same --nproc, --nnodes and --shard")
+        if self.cfg.threads is not None and used is not None and self.cfg.threads != used:
+            raise UsageError(f"--resume: threads={self.cfg.threads} differs from the {used} "
+                             f"the run in {path} used; only --epochs and --data-dir may change")
         if changed:
             k = sorted(changed)[0]
             raise UsageError(
@@ -270,6 +286,8 @@ class Trainer:
                 f"{saved.to_dict()[k]!r} in {path}; only --epochs and --data-dir may change"
             )
         self.load_state(state)
+        if used is not None:
+            self.threads = used
         self.resumed_from = str(path)
 
     # -- the loop ----------------------------------------------------------------------------
@@ -288,7 +306,7 @@ class Trainer:
             self._rewrite_metrics()
         stop = stop or StopRequest()
         try:
-            with stop.installed(), process_settings(self.cfg):
+            with stop.installed(), process_settings(self.cfg, self.threads):
                 interrupted = self._loop(stop)
         finally:
             self.writer.wait()  # every checkpoint is on disk before we return or raise
@@ -428,6 +446,7 @@ class Trainer:
             "epochs": len(self.history),
             "steps": self.step,
             "seconds": self.elapsed,
+            "threads": self.threads,
             "interrupted": interrupted,
             "resumed_from": self.resumed_from,
             "warnings": self.warnings,
