@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import pickle
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -200,6 +202,33 @@ def test_digits_is_real_and_split_fixed():
     assert a.x_train.shape == (1437, 1, 8, 8) and a.x_test.shape == (360, 1, 8, 8)
     assert torch.equal(a.y_test, b.y_test)
     assert torch.bincount(a.y_test).min() >= 35  # stratified: every class ~36 times
+
+
+def test_digits_are_sklearns_data_and_split_without_loading_sklearn():
+    """The loader reads sklearn's bundled file itself and splits as train_test_split does."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    ours = datasets.load("digits")
+    bunch = load_digits()
+    x = (bunch.data.astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)
+    x = (x - x.mean()) / x.std()
+    y = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+    for theirs, mine in ((x_tr, ours.x_train), (x_te, ours.x_test), (y_tr, ours.y_train),
+                         (y_te, ours.y_test)):
+        assert np.array_equal(theirs, mine.numpy())
+    index = np.arange(len(y))
+    for seed in range(4):
+        for test_size in (0.1, 0.2, 0.33):
+            train, test = train_test_split(index, test_size=test_size, stratify=y,
+                                           random_state=seed)
+            mine_train, mine_test = datasets.stratified_split(y, test_size, seed)
+            assert np.array_equal(train, mine_train) and np.array_equal(test, mine_test)
+    code = ("import sys; from adamkit.train import datasets; datasets.load('digits'); "
+            "print('sklearn' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_generated_sets_are_deterministic_and_structured():

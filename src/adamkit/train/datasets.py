@@ -14,6 +14,7 @@ standard size) and what was verified are recorded in ``Dataset.provenance``.
 
 from __future__ import annotations
 
+import gzip
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,24 +65,81 @@ def _standardize(images: np.ndarray, mean, std) -> torch.Tensor:
     return torch.from_numpy((images.astype(np.float32) / 255.0 - mean) / std)
 
 
-def load_digits(split_seed: int = 0) -> Dataset:
-    from sklearn.datasets import load_digits as sk_load_digits
-    from sklearn.model_selection import train_test_split
+def _digits_file() -> Path | None:
+    """scikit-learn's bundled ``digits.csv.gz`` (found without importing scikit-learn, which
+    takes about a second), or None when this scikit-learn keeps it elsewhere."""
+    import importlib.util
 
-    bunch = sk_load_digits()
-    x = (bunch.data.astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
+    for base in spec.submodule_search_locations or ():
+        path = Path(base) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            return path
+    return None
+
+
+def _approximate_mode(class_counts: np.ndarray, n_draws: int, rng) -> np.ndarray:
+    """scikit-learn's ``utils.extmath._approximate_mode`` (how many of each class to draw)."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            floored[rng.choice(inds, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
+
+
+def stratified_split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test indices, the same as scikit-learn's ``train_test_split(...,
+    test_size=test_size, stratify=y, random_state=seed)`` (its StratifiedShuffleSplit, written
+    out here so the split neither loads scikit-learn nor changes with its version; a test
+    checks it against scikit-learn)."""
+    n_test = int(np.ceil(test_size * len(y)))
+    n_train = len(y) - n_test
+    rng = np.random.RandomState(seed)
+    _, y_indices, class_counts = np.unique(y, return_inverse=True, return_counts=True)
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train: list = []
+    test: list = []
+    for i, members in enumerate(class_indices):
+        shuffled = members.take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(shuffled[: n_i[i]])
+        test.extend(shuffled[n_i[i] : n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def load_digits(split_seed: int = 0) -> Dataset:
+    path = _digits_file()
+    if path is not None:  # what sklearn.datasets.load_digits reads, read the same way
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            table = np.loadtxt(fh, delimiter=",")
+        data, target = table[:, :-1], table[:, -1].astype(int)
+    else:
+        from sklearn.datasets import load_digits as sk_load_digits
+
+        bunch = sk_load_digits()
+        data, target = bunch.data, bunch.target
+    x = (data.astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)
     x = (x - x.mean()) / x.std()
-    y = bunch.target.astype(np.int64)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=0.2, stratify=y, random_state=split_seed
-    )
+    y = target.astype(np.int64)
+    train, test = stratified_split(y, 0.2, split_seed)
     return Dataset(
         "digits",
         CLASSIFICATION,
-        torch.from_numpy(np.ascontiguousarray(x_tr)),
-        torch.from_numpy(y_tr),
-        torch.from_numpy(np.ascontiguousarray(x_te)),
-        torch.from_numpy(y_te),
+        torch.from_numpy(np.ascontiguousarray(x[train])),
+        torch.from_numpy(y[train]),
+        torch.from_numpy(np.ascontiguousarray(x[test])),
+        torch.from_numpy(y[test]),
         num_classes=10,
         provenance={"source": "sklearn.datasets.load_digits", "split": "80/20 stratified"},
     )
