@@ -144,7 +144,7 @@ def register(subparsers) -> None:
         description="Download mnist, fashion-mnist or cifar10 from its standard mirror (or --mirror) "
         "into --to, verify the published MD5s, extract cifar10. Needs internet.",
     )
-    from adamkit.train.download import GETTABLE
+    from adamkit.train.names import GETTABLE
 
     g.add_argument("name", choices=GETTABLE, metavar="NAME", help=", ".join(GETTABLE))
     g.add_argument("--to", default="data", metavar="DIR", help="target directory (default ./data)")

@@ -15,7 +15,6 @@ from pathlib import Path
 from adamkit.errors import UsageError, choice
 from adamkit.train import optim_factory
 from adamkit.train.config import OPTIMIZER_FIELDS, TrainConfig, resolve
-from adamkit.train.plots import comparison as plot_comparison
 from adamkit.train.trainer import train
 
 # A learning rate that works for each optimizer on the bundled tasks (torch's defaults where those
@@ -77,6 +76,8 @@ def compare(configs: dict[str, TrainConfig], out: Path, *, quiet: bool = False,
     title = (f"{first.model} on {first.dataset}, seed {first.seed}, {first.epochs} epochs, "
              f"batch {first.batch_size}, schedule {first.schedule}")
     if plots:
+        from adamkit.train.plots import comparison as plot_comparison  # matplotlib: ~1 s
+
         plot_comparison(histories, out / "compare.png", title=title)
     result = {"dataset": first.dataset, "model": first.model, "seed": first.seed,
               "epochs": first.epochs, "table": rows, "runs": {n: str(out / n) for n in names}}

@@ -20,8 +20,7 @@ from pathlib import Path
 from adamkit import outdir
 from adamkit.errors import UsageError
 from adamkit.train import files
-
-GETTABLE = ("mnist", "fashion-mnist", "cifar10")
+from adamkit.train.names import GETTABLE
 
 
 def _specs(name: str) -> tuple[files.FileSpec, ...]:

@@ -11,3 +11,5 @@ DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "shapes", "sparse-tex
 MODELS = ("mlp", "digits-cnn", "seed-cnn", "mnist-cnn", "cifar-cnn", "unet", "seed-unet", "text-bag",
           "regression-mlp")
 OPTIMIZERS = optim_factory.OPTIMIZERS  # torch-free: it reads the rules' declarations
+GETTABLE = ("mnist", "fashion-mnist", "cifar10")  # ``adamkit data get``; here, not in download,
+# so that registering the commands does not load urllib

@@ -1,6 +1,9 @@
 """PNG figures for training runs: learning curves, Adam's internals, optimizer comparisons.
 
-Matplotlib's Agg backend (no display), Okabe-Ito colours (colour-blind safe), every axis labelled.
+Matplotlib's Agg renderer (no display), Okabe-Ito colours (colour-blind safe), every axis labelled.
+Figures are built with matplotlib's object API (``Figure``), not pyplot: no global figure
+registry to close, safe off the main thread, and the backend of a program that imports this
+module is left alone. Only the trainer's end of run and ``compare`` import it.
 """
 
 from __future__ import annotations
@@ -8,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
@@ -18,14 +19,15 @@ OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 def _colors(n: int) -> list:
     if n <= len(OKABE_ITO):
         return OKABE_ITO[:n]
-    cmap = plt.get_cmap("viridis")
+    cmap = matplotlib.colormaps["viridis"]
     return [cmap(i / max(n - 1, 1)) for i in range(n)]
 
 
 def curves(history: list[dict], path: Path, title: str = "") -> Path:
     """Loss (train and test), test accuracy (or R²/IoU) and learning rate per epoch."""
     epochs = [r["epoch"] for r in history]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4), constrained_layout=True)
+    fig = Figure(figsize=(14, 4), layout="constrained")
+    axes = fig.subplots(1, 3)
     ax = axes[0]
     ax.plot(epochs, [r["train_loss"] for r in history], "o-", color=OKABE_ITO[0], label="train")
     ax.plot(epochs, [r["test_loss"] for r in history], "s-", color=OKABE_ITO[1], label="test")
@@ -53,7 +55,6 @@ def curves(history: list[dict], path: Path, title: str = "") -> Path:
     ax.legend()
     fig.suptitle(title or "training curves")
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -99,8 +100,8 @@ def diagnostics(diag: dict, path: Path, title: str = "") -> Path:
     has_adam = diag["adam_internals"] and any(
         "effective_step" in r["layers"].get(n, {}) for r in records for n in layers)
     n_panels = 4 if has_adam else 1
-    fig, axes = plt.subplots(n_panels, 1, figsize=(11, 3.3 * n_panels + 0.6), sharex=True,
-                             constrained_layout=True, squeeze=False)
+    fig = Figure(figsize=(11, 3.3 * n_panels + 0.6), layout="constrained")
+    axes = fig.subplots(n_panels, 1, sharex=True, squeeze=False)
     axes = axes[:, 0]
     if has_adam:
         _bands(axes[0], steps, records, layers, colors, "effective_lr", labels)
@@ -134,7 +135,6 @@ def diagnostics(diag: dict, path: Path, title: str = "") -> Path:
     axes[-1].set_xlabel("optimizer step")
     fig.suptitle(title or "inside the optimizer")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -144,7 +144,8 @@ def comparison(results: dict[str, list[dict]], path: Path, title: str = "") -> P
     colors = dict(zip(names, _colors(len(names)), strict=True))
     accuracy_key = "test_accuracy" if results[names[0]][0].get("test_accuracy") is not None \
         else "test_r2"
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig = Figure(figsize=(15, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3)
     panels = (("train_loss", "train loss", "log"), ("test_loss", "test loss", "log"),
               (accuracy_key, "test accuracy" if accuracy_key == "test_accuracy" else "test R²",
                "linear"))
@@ -157,5 +158,4 @@ def comparison(results: dict[str, list[dict]], path: Path, title: str = "") -> P
         ax.legend()
     fig.suptitle(title or "optimizer comparison")
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
