@@ -36,6 +36,7 @@ from types import FunctionType
 from typing import Any, NamedTuple
 
 import numpy as np
+from llvmlite import ir
 from numba import carray, njit, prange, types
 from numba.extending import intrinsic
 
@@ -66,11 +67,8 @@ def kernel_scalars(scalars: tuple, dtype: Any) -> tuple:
     rounded once to ``dtype`` (as torch rounds a Python scalar operand to the tensor's dtype);
     flags stay bools."""
     cast = np.dtype(dtype).type
-
-    def rounded(x: Any) -> Any:
-        return x if isinstance(x, bool | np.bool_) else cast(x)
-
-    return tuple(type(part)(*map(rounded, part)) for part in scalars)
+    return tuple(type(part)(*[x if x is True or x is False else cast(x) for x in part])
+                 for part in scalars)
 
 
 # -- bit casts ----------------------------------------------------------------------------------------
@@ -130,41 +128,76 @@ def _to_bf16(value):
     return rounded if value == value else np.uint16(0x7FC0)
 
 
-@njit(inline="always")
-def _code(r, down):
-    """``r`` (``|x|/absmax``, in [0, 1]) as a float-like code: ``r·down`` rounded to 3 mantissa
-    bits, nearest even, on its float32 bits (normal and subnormal alike)."""
-    b = _bits_from_f32(r * down)
-    return (b + np.uint32(0x7FFFF) + ((b >> np.uint32(20)) & np.uint32(1))) >> np.uint32(20)
+# The 8-bit codes' bit work is written as LLVM intrinsics in 32-bit integers: Numba types integer
+# arithmetic on uint32 as 64-bit, which halves the width of every vectorized loop around it.
+
+def _i32(value: int) -> ir.Constant:
+    return ir.Constant(ir.IntType(32), value)
 
 
-@njit(inline="always")
-def _level(code, up):
-    """The code's level relative to the block's absmax (exact: a bit cast and a power of 2)."""
-    return _f32_from_bits(np.uint32(code) << np.uint32(20)) * up
+@intrinsic
+def _pack(typingctx, scaled, x):
+    """The code of ``scaled`` (``|x|/absmax·DOWN``): its float32 bits rounded to 3 mantissa bits,
+    nearest even (normal and subnormal alike), with ``x``'s sign bit on top (8 bits)."""
+    sig = types.uint8(types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        bits = builder.bitcast(args[0], i32)
+        kept = builder.and_(builder.lshr(bits, _i32(20)), _i32(1))
+        code = builder.lshr(builder.add(builder.add(bits, _i32(0x7FFFF)), kept), _i32(20))
+        sign = builder.and_(builder.lshr(builder.bitcast(args[1], i32), _i32(24)), _i32(0x80))
+        return builder.trunc(builder.or_(code, sign), ir.IntType(8))
+
+    return sig, codegen
+
+
+@intrinsic
+def _level(typingctx, code):
+    """A code's level, sign included, before ``·UP·absmax``: the float32 whose bits are the
+    magnitude code's shifted into the exponent field and the code's top bit as the sign."""
+    sig = types.float32(types.uint8)
+
+    def codegen(context, builder, signature, args):
+        wide = builder.zext(args[0], ir.IntType(32))
+        magnitude = builder.shl(builder.and_(wide, _i32(0x7F)), _i32(20))
+        sign = builder.shl(builder.and_(wide, _i32(0x80)), _i32(24))
+        return builder.bitcast(builder.or_(magnitude, sign), ir.FloatType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _unsigned_level(typingctx, code):
+    """An unsigned code's level before ``·UP·absmax`` (all 8 bits are the code)."""
+    sig = types.float32(types.uint8)
+
+    def codegen(context, builder, signature, args):
+        wide = builder.zext(args[0], ir.IntType(32))
+        return builder.bitcast(builder.shl(wide, _i32(20)), ir.FloatType())
+
+    return sig, codegen
 
 
 @njit(inline="always")
 def _encode_signed(x, inv_absmax):
-    """Sign bit, then the e4m3 magnitude code (see :mod:`.codecs`)."""
-    sign = (_bits_from_f32(x) >> np.uint32(24)) & np.uint32(0x80)
-    return np.uint8(_code(abs(x) * inv_absmax, _SIGNED_DOWN) | sign)
+    """The e4m3 magnitude code of ``|x|/absmax`` and x's sign bit (see :mod:`.codecs`)."""
+    return _pack(abs(x) * inv_absmax * _SIGNED_DOWN, x)
 
 
 @njit(inline="always")
 def _decode_signed(q, absmax):
-    magnitude = _level(q & np.uint8(0x7F), _SIGNED_UP) * absmax
-    return _f32_from_bits(_bits_from_f32(magnitude) | (np.uint32(q & np.uint8(0x80)) << np.uint32(24)))
+    return _level(q) * _SIGNED_UP * absmax
 
 
 @njit(inline="always")
 def _encode_unsigned(x, inv_absmax):
-    return np.uint8(_code(x * inv_absmax, _UNSIGNED_DOWN))
+    return _pack(x * inv_absmax * _UNSIGNED_DOWN, np.float32(0.0))
 
 
 @njit(inline="always")
 def _decode_unsigned(q, absmax):
-    return _level(q, _UNSIGNED_UP) * absmax
+    return _unsigned_level(q) * _UNSIGNED_UP * absmax
 
 
 @njit(inline="always")
@@ -222,6 +255,10 @@ def _nan_max(a, b):
 # The module-level values are placeholders that no compiled variant uses.
 
 AMSGRAD = ROOT = HAT = MOMENTUM = NESTEROV = CENTERED = False
+# With 8-bit storage the step is bound by arithmetic, not memory: Adam's denominator multiplies by
+# 1/outer_scale (within an ulp of the division; one division per value less: the divider is the
+# 8-bit step's bottleneck). Float storages keep the rule's division (they wait on memory anyway).
+RECIPROCAL = False
 
 
 def _adam_moments(p, g, m, v, w, kp, k):
@@ -237,6 +274,8 @@ def _adam_update(p, g, m, v, w, kp, k):
     d = w if AMSGRAD else v
     if ROOT:  # sqrt(v / inner_scale + inner_eps) + outer_eps: eps_mode "root", or eps_root
         denominator = np.sqrt(d / k.inner_scale + k.inner_eps) + k.outer_eps
+    elif RECIPROCAL:
+        denominator = (np.sqrt(d) + k.mid_eps) * (np.float32(1.0) / k.outer_scale) + k.outer_eps
     else:  # (sqrt(v) + mid_eps) / outer_scale + outer_eps: "paper" and "hat" (the Denominator)
         denominator = (np.sqrt(d) + k.mid_eps) / k.outer_scale + k.outer_eps
     return p * kp.decay + (k.neg_step_size * m) / denominator  # addcdiv's order
@@ -436,12 +475,18 @@ def _blockwise_block(pb, gb, s0, s1, s2, a0, a1, a2, b, kp, k, new):
         pj = pb[j]
         x0, x1, x2 = MOMENTS(pj, gb[j], LOAD0(s0, j, scale0, pj), LOAD1(s1, j, scale1, pj),
                              LOAD2(s2, j, scale2, pj), kp, k)
-        new0[j] = x0
-        new1[j] = x1
-        new2[j] = x2
-        top0 = _max_bits(top0, _abs_bits(x0))
-        top1 = _max_bits(top1, _abs_bits(x1))
-        top2 = _max_bits(top2, _abs_bits(x2))
+        if KIND0:  # an absent slot costs nothing (no scratch, no absmax)
+            new0[j] = x0
+        if KIND1:
+            new1[j] = x1
+        if KIND2:
+            new2[j] = x2
+        if KIND0 >= SIGNED8:
+            top0 = _max_bits(top0, _abs_bits(x0))
+        if KIND1 >= SIGNED8:
+            top1 = _max_bits(top1, _abs_bits(x1))
+        if KIND2 >= SIGNED8:
+            top2 = _max_bits(top2, _abs_bits(x2))
     inv0 = _inverse(top0)
     inv1 = _inverse(top1)
     inv2 = _inverse(top2)
@@ -452,13 +497,14 @@ def _blockwise_block(pb, gb, s0, s1, s2, a0, a1, a2, b, kp, k, new):
     if KIND2 >= SIGNED8:
         a2[b] = _f32_from_bits(top2)
     for j in range(BLOCK):
-        x0 = new0[j]
-        x1 = new1[j]
-        x2 = new2[j]
+        pj = pb[j]
+        x0 = new0[j] if KIND0 else pj
+        x1 = new1[j] if KIND1 else pj
+        x2 = new2[j] if KIND2 else pj
         STORE0(s0, j, x0, inv0)
         STORE1(s1, j, x1, inv1)
         STORE2(s2, j, x2, inv2)
-        pb[j] = UPDATE(pb[j], gb[j], x0, x1, x2, kp, k)
+        pb[j] = UPDATE(pj, gb[j], x0, x1, x2, kp, k)
 
 
 def _blockwise_range(p, g, s0, s1, s2, a0, a1, a2, first, kp, k):
@@ -523,6 +569,7 @@ def walker(rule: str, flags: tuple[tuple[str, bool], ...], kinds: tuple[int, ...
     for slots of ``kinds`` (three, :func:`slots`), ``bf16[i]`` where float slot ``i`` is stored
     as bfloat16."""
     choices = {name.upper(): bool(value) for name, value in flags}
+    choices["RECIPROCAL"] = any(kind >= SIGNED8 for kind in kinds)
     letters = ["b" if is_bf16 else "xfsu"[kind] for kind, is_bf16 in zip(kinds, bf16, strict=True)]
     name = f"walk_{rule}" + "".join(f"_{n}" for n, on in flags if on) + "_" + "".join(letters)
     inline = njit(inline="always")

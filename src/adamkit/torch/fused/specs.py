@@ -61,9 +61,20 @@ class KernelSpec:
         return tuple(k for k in self.slots if k in keys)
 
     def slots_for(self, hp: dict) -> tuple[str, ...]:
-        """The slots the rule keeps with hyperparameters ``hp`` (from its own ``init``)."""
-        made = get_rule(self.rule).init(torch.zeros(1), hp, torch)
-        return self.slots_of({*made, *self.created(hp)})
+        """The slots the rule keeps with hyperparameters ``hp`` (from its own ``init``; they
+        depend on its flags alone: AMSGrad's maximum, a momentum buffer, a centered average)."""
+        return _slots(self, self.flags(hp), hp)
+
+
+_SLOTS: dict[tuple, tuple[str, ...]] = {}
+
+
+def _slots(spec: KernelSpec, flags: tuple, hp: dict) -> tuple[str, ...]:
+    key = (spec.rule, flags)
+    if key not in _SLOTS:
+        made = get_rule(spec.rule).init(torch.zeros(1), hp, torch)
+        _SLOTS[key] = spec.slots_of({*made, *spec.created(hp)})
+    return _SLOTS[key]
 
 
 class Prepared(NamedTuple):
@@ -107,8 +118,8 @@ class AdamScalars(NamedTuple):
 
 
 def _adam_flags(hp: dict) -> tuple[tuple[str, bool], ...]:
-    d = adam_step_scalars(hp, 1).denominator
-    root = not (float(d.inner_scale) == 1.0 and float(d.inner_eps) == 0.0)
+    # the Denominator's inner terms are used with eps_mode "root" and a non-zero eps_root
+    root = hp["eps_mode"] == "root" or float(value_of(hp.get("eps_root", 0.0))) != 0.0
     return (("amsgrad", bool(hp["amsgrad"])), ("root", root))
 
 
