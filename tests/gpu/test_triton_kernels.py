@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.gpu import _reference as ref8
 
 from adamkit import rules
+from adamkit.torch.fused import codecs
 from adamkit.torch.fused.codecs import MOMENT_KEYS, SIGNED_KEYS
 from adamkit.torch.fused.specs import SPECS
 
@@ -142,7 +142,7 @@ class Buffers:
         """Store the float tensor ``value`` as tensor ``i``'s slot ``j``."""
         n = value.numel()
         if self.storages[j] == "8bit":
-            codes, absmax = ref8.encode(value, self.keys[j] in SIGNED_KEYS)
+            codes, absmax = codecs.encode_8bit(value, self.keys[j] in SIGNED_KEYS)
             lo = self.offsets[i]
             self.slots[j][lo:lo + codes.numel()] = codes.to(self.slots[j].device)
             self.absmax[j][lo // BLOCK:lo // BLOCK + absmax.numel()] = absmax.to(self.slots[j].device)
@@ -155,7 +155,7 @@ class Buffers:
             lo, blocks = self.offsets[i], -(-n // BLOCK)
             codes = self.slots[j][lo:lo + blocks * BLOCK].cpu()
             absmax = self.absmax[j][lo // BLOCK:lo // BLOCK + blocks].cpu()
-            return ref8.decode(codes, absmax, n, self.keys[j] in SIGNED_KEYS).to(dtype)
+            return codecs.decode_8bit(codes, absmax, torch.empty(n), self.keys[j] in SIGNED_KEYS).to(dtype)
         return self.slots[j][self.span(j, i, n)].cpu().to(dtype).clone()
 
     def check(self, j, i, expected, rtol, atol, what):
@@ -167,7 +167,7 @@ class Buffers:
             lo, blocks = self.offsets[i], -(-n // BLOCK)
             codes = self.slots[j][lo:lo + blocks * BLOCK].cpu().view(torch.uint8).int()
             absmax = self.absmax[j][lo // BLOCK:lo // BLOCK + blocks].cpu()
-            want_codes, want_absmax = ref8.encode(expected, self.keys[j] in SIGNED_KEYS)
+            want_codes, want_absmax = codecs.encode_8bit(expected, self.keys[j] in SIGNED_KEYS)
             want_codes = want_codes.view(torch.uint8).int()
             _close(absmax, want_absmax, 1e-5, 0.0, f"{what} absmax")
             if n == 0:
@@ -233,24 +233,6 @@ def test_kernel_matches_rule(config, dtype, storage, device):
 
 
 @pytest.mark.skipif(not INTERPRETED, reason="interpreter only")
-def test_eight_bit_reference_is_the_codec():
-    """The reference here is codecs.py's 8-bit code, where codecs has it (its new code)."""
-    from adamkit.torch.fused import codecs
-
-    if not hasattr(codecs, "SIGNED_DOWN"):
-        pytest.skip("codecs.py has not the float-like 8-bit code yet")
-    gen = torch.Generator().manual_seed(1)
-    x = torch.randn(1000, generator=gen) * torch.logspace(-12, 0, 1000)
-    x[7] = -0.0
-    for signed, values in ((True, x), (False, x.abs())):
-        codes, absmax = codecs.encode_8bit(values, signed)
-        want_codes, want_absmax = ref8.encode(values, signed)
-        assert torch.equal(codes, want_codes) and torch.equal(absmax, want_absmax)
-        assert torch.equal(codecs.decode_8bit(codes, absmax, values, signed),
-                           ref8.decode(codes, absmax, values.numel(), signed))
-
-
-@pytest.mark.skipif(not INTERPRETED, reason="interpreter only")
 def test_eight_bit_code_levels():
     """The kernels' 8-bit code on known values: exact binades, round to nearest even, the sign
     bit, zero padding, NaN propagating to its block's absmax."""
@@ -270,7 +252,7 @@ def test_eight_bit_code_levels():
              spec.scalars(hp, 1, {}))
     assert m[:6].view(torch.uint8).tolist() == [120, 112, 0x80 | 104, 112, 114, 1]
     assert float(absmax[0][0]) == 2.0 and not bool(m[6:256].any())
-    want, want_absmax = ref8.encode(g[:256], True)
+    want, want_absmax = codecs.encode_8bit(g[:256], True)
     assert torch.equal(m[:256], want) and torch.equal(absmax[0][:1], want_absmax)
     assert torch.isnan(absmax[0][1]) and torch.isnan(absmax[1][1])
     assert not bool(m[300:].any()) and not bool(v[300:].any())  # padding codes stay 0

@@ -11,28 +11,32 @@ encoded (as bitsandbytes does), so quantization error only enters through the st
     Adam 4 bytes/param, AMSGrad 6. Every tensor, whatever its size.
 ``"8bit"``
     blockwise quantization, ``BLOCK = 256`` values per block, one float32 ``absmax`` per block, and a
-    **float-like code** per value relative to it: ``r = |x| / absmax`` in [0, 1] kept with a 3-bit
-    mantissa and an exponent of its own::
+    **float-like code** per value relative to it: ``r = |x| / absmax`` in [0, 1] kept with an
+    exponent and a short mantissa of its own::
 
         exp_avg    ≈ sign · absmax · r,  r ∈ {0} ∪ 2^[-14, 0]·(1 + k/8) ∪ subnormals   (e4m3, int8)
-        exp_avg_sq ≈ absmax · r,         r ∈ {0} ∪ 2^[-30, 0]·(1 + k/8) ∪ subnormals   (e5m3, uint8)
+        exp_avg_sq ≈ absmax · r,         r ∈ {0} ∪ 2^[-62, 0]·(1 + k/4) ∪ subnormals   (e6m2, uint8)
 
-    So the relative error stays flat, at most 1/16 (half a mantissa step), from the block's
-    largest value down to 2^-14 of it for the first moment and 2^-30 for the second (whose square
-    root, Adam's denominator, then spans 2^-15 too); below that, subnormal levels, then 0. A block
-    that mixes scales (a layer's rows, an embedding's rare tokens) keeps its small values: a linear
-    or power code of the block's absmax rounds them to a few levels, or to 0, and Adam then moves
-    those coordinates by the wrong amount (``tests/fast/test_lowp_accuracy.py``).
+    So the relative error stays flat from the block's largest value down to 2^-14 of it for the
+    first moment (at most 1/16, half a step of a 3-bit mantissa) and 2^-62 for the second (at
+    most 1/8; its square root, Adam's denominator, within 1/16 down to 2^-31); below that,
+    subnormal levels, then 0. The second moment gets the range: a block that mixes scales (a
+    layer's rows, an embedding's rare tokens, a coordinate whose gradients are 1e-4 of its
+    neighbours') spans twice as many decades in v as in m, and a v rounded to 0 under a non-zero
+    m moves that coordinate by m/ε. A linear or power code of the block's absmax rounds such
+    values to a few levels or to 0, and Adam then moves those coordinates by the wrong amount
+    (``tests/fast/test_lowp_accuracy.py``: 10 steps, every seventh coordinate's gradients 1e-4
+    of the others', within 0.02 of fp32 states).
 
     Encode and decode are bit operations on float32, the same in the torch spelling here and in
-    the kernels (no table, no square root)::
+    the kernels (no table, no square root); with ``s = 23 - mantissa bits`` (20 and 21)::
 
-        code  = (b + 0x7FFFF + ((b >> 20) & 1)) >> 20,   b = bits(r · 2^-112)   (2^-96 for v)
-        level = float_from_bits(code << 20) · 2^112                            (2^96 for v)
+        code  = (b + 2^(s-1) - 1 + ((b >> s) & 1)) >> s,   b = bits(r · DOWN)
+        level = float_from_bits(code << s) · UP            (DOWN, UP = 2^-112, 2^112 and 2^-64, 2^64)
 
-    ``r·2^-112`` puts r's binades where float32's exponent field holds exactly the code's
-    exponent (subnormal float32 for the code's subnormals), and adding ``0x7FFFF`` plus the kept
-    bit's parity rounds to nearest even on the bits. The first moment's sign is the code's top bit.
+    ``r·DOWN`` puts r's binades where float32's exponent field holds exactly the code's exponent
+    (subnormal float32 for the code's subnormals), and the additions round to nearest even on the
+    bits. The first moment's sign is the code's top bit.
 
     Bytes per parameter: 2 + 2·4/256 = 2.03 for Adam, 3.05 with AMSGrad (``max_exp_avg_sq``
     uses the second-moment code; bitsandbytes and DeepSpeed refuse AMSGrad). Tensors with fewer
@@ -62,9 +66,10 @@ MIN_8BIT_NUMEL = 4096
 MOMENT_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 SIGNED_KEYS = ("exp_avg",)  # first moment: signed code; the others are non-negative
 
-# The float-like codes' scales: r·DOWN puts r's binades into float32's exponent field, UP undoes it.
-SIGNED_DOWN, SIGNED_UP = 2.0**-112, 2.0**112  # e4m3: exponents 2^-14..2^0 -> fields 1..15
-UNSIGNED_DOWN, UNSIGNED_UP = 2.0**-96, 2.0**96  # e5m3: exponents 2^-30..2^0 -> fields 1..31
+# The float-like codes: r·DOWN puts r's binades into float32's exponent field, UP undoes it, and
+# SHIFT drops all but the code's mantissa bits (23 - SHIFT of them).
+SIGNED_DOWN, SIGNED_UP, SIGNED_SHIFT = 2.0**-112, 2.0**112, 20  # e4m3: 2^-14..2^0 -> fields 1..15
+UNSIGNED_DOWN, UNSIGNED_UP, UNSIGNED_SHIFT = 2.0**-64, 2.0**64, 21  # e6m2: 2^-62..2^0 -> 1..63
 
 
 def check_precision(value: Any, owner: str = "optimizer") -> str:
@@ -102,14 +107,14 @@ def encode_8bit(x: torch.Tensor, signed: bool) -> tuple[torch.Tensor, torch.Tens
     In float32, in this order (the kernels do the same; ``1/absmax`` is 1 for an all-zero block)::
 
         b    = bits(|x| · (1/absmax) · DOWN)
-        code = (b + 0x7FFFF + ((b >> 20) & 1)) >> 20      (| 0x80 where x's sign bit is set)
+        code = (b + 2^(s-1) - 1 + ((b >> s) & 1)) >> s      (| 0x80 where x's sign bit is set)
     """
     blocks = _blocks(x)
     absmax = blocks.abs().amax(dim=1)
     inv = torch.where(absmax > 0, 1.0 / absmax, torch.ones_like(absmax))
-    down = SIGNED_DOWN if signed else UNSIGNED_DOWN
+    down, shift = (SIGNED_DOWN, SIGNED_SHIFT) if signed else (UNSIGNED_DOWN, UNSIGNED_SHIFT)
     bits = ((blocks.abs() * inv[:, None]) * down).view(torch.int32)
-    code = (bits + 0x7FFFF + ((bits >> 20) & 1)) >> 20
+    code = (bits + ((1 << (shift - 1)) - 1) + ((bits >> shift) & 1)) >> shift
     if signed:
         code = code | (torch.signbit(blocks).to(torch.int32) << 7)
         return code.to(torch.uint8).view(torch.int8).reshape(-1), absmax
@@ -120,8 +125,9 @@ def decode_8bit(codes: torch.Tensor, absmax: torch.Tensor, like: torch.Tensor,
                 signed: bool) -> torch.Tensor:
     """The float32 tensor shaped as ``like`` that ``(codes, absmax)`` stand for."""
     q = codes.view(torch.uint8).to(torch.int32).view(-1, BLOCK)
-    magnitude = q & 0x7F if signed else q
-    level = (magnitude << 20).view(torch.float32) * (SIGNED_UP if signed else UNSIGNED_UP)
+    magnitude, up, shift = (q & 0x7F, SIGNED_UP, SIGNED_SHIFT) if signed else \
+        (q, UNSIGNED_UP, UNSIGNED_SHIFT)
+    level = (magnitude << shift).view(torch.float32) * up
     values = level * absmax.float()[:, None]
     if signed:
         values = torch.where(q >= 0x80, -values, values)

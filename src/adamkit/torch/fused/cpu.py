@@ -44,8 +44,10 @@ from adamkit.torch.fused.codecs import (
     BLOCK,
     SIGNED_DOWN,
     SIGNED_KEYS,
+    SIGNED_SHIFT,
     SIGNED_UP,
     UNSIGNED_DOWN,
+    UNSIGNED_SHIFT,
     UNSIGNED_UP,
 )
 
@@ -135,69 +137,76 @@ def _i32(value: int) -> ir.Constant:
     return ir.Constant(ir.IntType(32), value)
 
 
-@intrinsic
-def _pack(typingctx, scaled, x):
-    """The code of ``scaled`` (``|x|/absmax·DOWN``): its float32 bits rounded to 3 mantissa bits,
-    nearest even (normal and subnormal alike), with ``x``'s sign bit on top (8 bits)."""
-    sig = types.uint8(types.float32, types.float32)
+def _packer(shift: int, signed: bool) -> Any:
+    """An intrinsic: the code of ``scaled`` (``|x|/absmax·DOWN``), its float32 bits rounded to
+    ``23 - shift`` mantissa bits, nearest even (normal and subnormal alike), with ``x``'s sign bit
+    on top for a signed code."""
 
-    def codegen(context, builder, signature, args):
-        i32 = ir.IntType(32)
-        bits = builder.bitcast(args[0], i32)
-        kept = builder.and_(builder.lshr(bits, _i32(20)), _i32(1))
-        code = builder.lshr(builder.add(builder.add(bits, _i32(0x7FFFF)), kept), _i32(20))
-        sign = builder.and_(builder.lshr(builder.bitcast(args[1], i32), _i32(24)), _i32(0x80))
-        return builder.trunc(builder.or_(code, sign), ir.IntType(8))
+    @intrinsic
+    def pack(typingctx, scaled, x):
+        sig = types.uint8(types.float32, types.float32)
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            i32 = ir.IntType(32)
+            bits = builder.bitcast(args[0], i32)
+            kept = builder.and_(builder.lshr(bits, _i32(shift)), _i32(1))
+            half = _i32((1 << (shift - 1)) - 1)
+            code = builder.lshr(builder.add(builder.add(bits, half), kept), _i32(shift))
+            if signed:
+                sign = builder.lshr(builder.bitcast(args[1], i32), _i32(24))
+                code = builder.or_(code, builder.and_(sign, _i32(0x80)))
+            return builder.trunc(code, ir.IntType(8))
 
+        return sig, codegen
 
-@intrinsic
-def _level(typingctx, code):
-    """A code's level, sign included, before ``·UP·absmax``: the float32 whose bits are the
-    magnitude code's shifted into the exponent field and the code's top bit as the sign."""
-    sig = types.float32(types.uint8)
-
-    def codegen(context, builder, signature, args):
-        wide = builder.zext(args[0], ir.IntType(32))
-        magnitude = builder.shl(builder.and_(wide, _i32(0x7F)), _i32(20))
-        sign = builder.shl(builder.and_(wide, _i32(0x80)), _i32(24))
-        return builder.bitcast(builder.or_(magnitude, sign), ir.FloatType())
-
-    return sig, codegen
+    return pack
 
 
-@intrinsic
-def _unsigned_level(typingctx, code):
-    """An unsigned code's level before ``·UP·absmax`` (all 8 bits are the code)."""
-    sig = types.float32(types.uint8)
+def _leveler(shift: int, signed: bool) -> Any:
+    """An intrinsic: a code's level before ``·UP·absmax``, the float32 whose bits are the magnitude
+    code shifted into place, and for a signed code its top bit as the sign."""
 
-    def codegen(context, builder, signature, args):
-        wide = builder.zext(args[0], ir.IntType(32))
-        return builder.bitcast(builder.shl(wide, _i32(20)), ir.FloatType())
+    @intrinsic
+    def level(typingctx, code):
+        sig = types.float32(types.uint8)
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            wide = builder.zext(args[0], ir.IntType(32))
+            if not signed:
+                return builder.bitcast(builder.shl(wide, _i32(shift)), ir.FloatType())
+            magnitude = builder.shl(builder.and_(wide, _i32(0x7F)), _i32(shift))
+            sign = builder.shl(builder.and_(wide, _i32(0x80)), _i32(24))
+            return builder.bitcast(builder.or_(magnitude, sign), ir.FloatType())
+
+        return sig, codegen
+
+    return level
+
+
+_pack_signed, _level_signed = _packer(SIGNED_SHIFT, True), _leveler(SIGNED_SHIFT, True)
+_pack_unsigned, _level_unsigned = _packer(UNSIGNED_SHIFT, False), _leveler(UNSIGNED_SHIFT, False)
 
 
 @njit(inline="always")
 def _encode_signed(x, inv_absmax):
     """The e4m3 magnitude code of ``|x|/absmax`` and x's sign bit (see :mod:`.codecs`)."""
-    return _pack(abs(x) * inv_absmax * _SIGNED_DOWN, x)
+    return _pack_signed(abs(x) * inv_absmax * _SIGNED_DOWN, x)
 
 
 @njit(inline="always")
 def _decode_signed(q, absmax):
-    return _level(q) * _SIGNED_UP * absmax
+    return _level_signed(q) * _SIGNED_UP * absmax
 
 
 @njit(inline="always")
 def _encode_unsigned(x, inv_absmax):
-    return _pack(x * inv_absmax * _UNSIGNED_DOWN, np.float32(0.0))
+    """The e6m2 code of ``x/absmax`` (see :mod:`.codecs`)."""
+    return _pack_unsigned(x * inv_absmax * _UNSIGNED_DOWN, np.float32(0.0))
 
 
 @njit(inline="always")
 def _decode_unsigned(q, absmax):
-    return _unsigned_level(q) * _UNSIGNED_UP * absmax
+    return _level_unsigned(q) * _UNSIGNED_UP * absmax
 
 
 @njit(inline="always")

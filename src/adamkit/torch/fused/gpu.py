@@ -43,8 +43,9 @@ the stored copies are rounded.
 taken over the bits of ``|x|``), ``inv = 1/absmax`` (1 when 0), ``r = |x|·inv``; signed slots
 (``codecs.SIGNED_KEYS``, int8): ``y = r·2^-112``, ``b = bits(y)``, ``c = (b + 0x7FFFF +
 ((b >> 20) & 1)) >> 20`` (round to nearest even to 3 mantissa bits, c in [0, 120]), code
-``c | 0x80`` where x's sign bit is set; unsigned slots (uint8): ``2^-96``, c in [0, 248]. Decode:
-``±bitcast_f32((code & 0x7F) << 20)·2^112·absmax`` (unsigned: ``2^96``). Subnormal floats
+``c | 0x80`` where x's sign bit is set; unsigned slots (uint8): ``2^-64`` and 2 mantissa bits
+(shift 21), c in [0, 252]. Decode: ``±bitcast_f32((code & 0x7F) << 20)·2^112·absmax``
+(unsigned: ``bitcast_f32(code << 21)·2^64``). See :mod:`.codecs`. Subnormal floats
 carry the smallest codes: the GPU must not flush them (Triton's plain float32 ops do not).
 """
 
@@ -57,7 +58,15 @@ import torch
 import triton
 import triton.language as tl
 
-from adamkit.torch.fused.codecs import BLOCK, MOMENT_KEYS, SIGNED_KEYS
+from adamkit.torch.fused.codecs import (
+    BLOCK,
+    MOMENT_KEYS,
+    SIGNED_DOWN,
+    SIGNED_KEYS,
+    SIGNED_UP,
+    UNSIGNED_DOWN,
+    UNSIGNED_UP,
+)
 from adamkit.torch.fused.specs import KernelSpec
 
 ROWS = 4  # 8-bit blocks (rows of 256) per program: 1024 elements
@@ -75,10 +84,10 @@ _DTYPES: dict[torch.dtype, tuple[Any, Any, bool]] = {
     torch.bfloat16: (tl.int16, tl.float32, True),
 }
 
-_SIGNED_DOWN = tl.constexpr(2.0**-112)
-_SIGNED_UP = tl.constexpr(2.0**112)
-_UNSIGNED_DOWN = tl.constexpr(2.0**-96)
-_UNSIGNED_UP = tl.constexpr(2.0**96)
+_SIGNED_DOWN = tl.constexpr(SIGNED_DOWN)
+_SIGNED_UP = tl.constexpr(SIGNED_UP)
+_UNSIGNED_DOWN = tl.constexpr(UNSIGNED_DOWN)
+_UNSIGNED_UP = tl.constexpr(UNSIGNED_UP)
 _CODE_BLOCK = tl.constexpr(BLOCK)
 
 
@@ -160,7 +169,7 @@ def _load_slot(ptr, a_ptr, sidx, block, mask, rows, C: tl.constexpr, ST: tl.cons
             value = tl.where((c & 0x80) != 0, -mag, mag)
         else:
             c = code.to(tl.int32)
-            value = (c << 20).to(tl.float32, bitcast=True) * _UNSIGNED_UP * absmax
+            value = (c << 21).to(tl.float32, bitcast=True) * _UNSIGNED_UP * absmax
         return value.to(C)
 
 
@@ -181,9 +190,12 @@ def _store_slot(ptr, a_ptr, sidx, block, mask, rows, x, ST: tl.constexpr, SIGNED
         # 1/absmax, 1 for an all-zero block (no division by 0: the interpreter's numpy warns)
         inv = tl.div_rn(tl.full(top.shape, 1.0, tl.float32), tl.where(top == 0.0, 1.0, top))
         r = mag * inv[:, None]
-        y = r * _SIGNED_DOWN if SIGNED else r * _UNSIGNED_DOWN
-        b = y.to(tl.int32, bitcast=True)
-        c = (b + 0x7FFFF + ((b >> 20) & 1)) >> 20
+        if SIGNED:  # e4m3: 3 mantissa bits
+            b = (r * _SIGNED_DOWN).to(tl.int32, bitcast=True)
+            c = (b + 0x7FFFF + ((b >> 20) & 1)) >> 20
+        else:  # e6m2: 2 mantissa bits
+            b = (r * _UNSIGNED_DOWN).to(tl.int32, bitcast=True)
+            c = (b + 0xFFFFF + ((b >> 21) & 1)) >> 21
         if SIGNED:  # the sign bit's (as codecs.encode_8bit: -0.0 is 0x80)
             c = tl.where(x32.to(tl.int32, bitcast=True) < 0, c | 0x80, c)
             tl.store(ptr + sidx, (c & 0xFF).to(tl.uint8).to(tl.int8, bitcast=True), mask=mask)
