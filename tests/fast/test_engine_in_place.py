@@ -78,7 +78,8 @@ def test_references_taken_before_the_first_step_see_every_update(precision):
     assert torch.equal(slice_view, model.mix.detach())
     assert torch.equal(block_view, model.back.detach())
     # the same training as the per-tensor rule path
-    atol = {"fp32": 1e-5, "bf16": 2e-3, "8bit": 3e-3}[precision]
+    # (8-bit: a second-moment code one step apart, where the two round an ulp apart, is 1/8 of v)
+    atol = {"fp32": 1e-5, "bf16": 2e-3, "8bit": 5e-3}[precision]
     for (name, p), q in zip(model.named_parameters(), reference.parameters()):
         torch.testing.assert_close(p.detach(), q.detach(), rtol=0, atol=atol, msg=name)
 

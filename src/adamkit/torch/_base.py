@@ -17,11 +17,17 @@ adamkit's own options, on every optimizer:
 torch-only switches: ``foreach`` is accepted and ignored (adamkit chooses its own path), except
 where torch refuses a combination (a tensor ``lr`` or ``betas`` with ``foreach=True``; ``fused``
 with ``foreach`` or ``differentiable``), which adamkit refuses with torch's error;
-``capturable=True`` and ``differentiable=True`` are refused with a ValueError. ``fused=True`` on an
-optimizer the engine has no kernel for (SGD, Adagrad, ...) is a RuntimeError; on params torch's
-fused kernels refuse (not floating point, a device such as ``meta``) the step raises torch's
-RuntimeError; on params only adamkit's engine does not take (bfloat16, clipping options) the group
-takes the per-tensor rule path, and ``paths()`` says why.
+``capturable=True`` and ``differentiable=True`` are refused with a ValueError (:mod:`._compat`
+holds torch's checks). ``fused`` is accepted by every optimizer (every rule has its kernels,
+:mod:`adamkit.torch.fused`); on params torch's fused kernels refuse (not floating point, a device
+such as ``meta``) the step raises torch's RuntimeError; on params only adamkit's kernels do not
+take (bfloat16 on the CPU, clipping options) the group takes the per-tensor rule path, and
+``paths()`` says why.
+
+The class is the step's outline: torch's checks (:mod:`._compat`), the engine's groups
+(:mod:`adamkit.torch.fused`), the gradients prepared for the rest (:mod:`._gradients`: sparse,
+non-finite guard, clipping), then the rule per tensor; a DTensor (FSDP2) param is handled in one
+place, :func:`~adamkit.torch.fused.sharding.on_shard`.
 """
 
 from __future__ import annotations
@@ -32,15 +38,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch.optim.optimizer import _device_dtype_check_for_fused, _get_scalar_dtype
+from torch.optim.optimizer import _get_scalar_dtype
 
 from adamkit import clipping, rules
-from adamkit.errors import HyperparameterError
 from adamkit.rules import Rule
 from adamkit.rules.hyperparameters import OPTIONS
-from adamkit.torch.fused import FusedEngine, GroupPath, PathReason, StepData, codecs
-from adamkit.torch.fused import sharding as _sharded
+from adamkit.torch import _compat, _gradients
+from adamkit.torch.fused import FusedEngine, GroupPath, StepData, codecs
 from adamkit.torch.fused.paths import settings_verdict
+from adamkit.torch.fused.sharding import local, on_shard
 
 NONFINITE_MODES = OPTIONS["nonfinite"].choices
 
@@ -70,18 +76,10 @@ class RuleOptimizer(torch.optim.Optimizer):
         name = type(self).__name__
         # Moments stored as "fp32" (the param's dtype), "bf16" or "8bit": see fused.codecs.
         self.state_precision = codecs.check_precision(state_precision, name)
-        self._engine = FusedEngine()  # the fused flat-buffer path, see fused.engine
-        _check_tensor_lr(name, hyperparameters.get("lr"))
-        if fused and differentiable:  # torch's check (and error) before adamkit's refusal below
-            raise RuntimeError(f"{name}: `fused` does not support `differentiable`; valid: "
-                               "differentiable=False (adamkit does not differentiate a step)")
-        if fused and foreach:
-            raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together.")
-        if capturable:
-            raise ValueError(f"{name}: capturable=True (CUDA graph capture) is not supported; "
-                             "valid: False (use torch.optim for graph capture)")
-        if differentiable:
-            raise ValueError(f"{name}: differentiable=True is not supported; valid: False")
+        self._engine = FusedEngine()  # the fused path (Numba, Triton, foreach), see fused.engine
+        _compat.check_tensor_lr(name, hyperparameters.get("lr"))
+        _compat.check_flags(name, foreach=foreach, fused=fused, capturable=capturable,
+                            differentiable=differentiable)
         if nonfinite not in NONFINITE_MODES:
             raise ValueError(f"{name}: invalid nonfinite {nonfinite!r}; valid: None, 'skip', 'raise'")
         options = {"clip_value": clip_value, "clip_norm": clip_norm,
@@ -113,20 +111,11 @@ class RuleOptimizer(torch.optim.Optimizer):
         hp = {k: group[k] for k in self.rule.takes if k in group}
         index = len(self.param_groups) - 1
         try:
-            _check_tensor_lr(type(self).__name__, group["lr"])
+            _compat.check_tensor_lr(type(self).__name__, group["lr"])
             group.update({k: v for k, v in self.rule.validate(hp).items() if k in group})
         except ValueError as exc:
             del self.param_groups[-1]
             raise type(exc)(f"param_groups[{index}]: {exc}") from None
-        if group.get("fused"):
-            verdict = settings_verdict(self.rule.name, group, self.defaults)  # the engine's word
-            if verdict is not None and verdict.reason is PathReason.RULE:
-                del self.param_groups[-1]
-                name = type(self).__name__
-                raise RuntimeError(
-                    f"{name}: fused=True, but adamkit's fused engine has no kernel for {name} "
-                    f"({verdict.detail}; it has Adam's and AdamW's); valid: fused=None or False "
-                    "(the per-tensor path: torch.optim's for-loop, bit for bit)")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -172,9 +161,8 @@ class RuleOptimizer(torch.optim.Optimizer):
         # params' entries: a load_state_dict post-hook may keep other entries in the state.
         for p in params:
             if state := self.state.get(p):
-                local_state = _sharded.localize(state)
-                codecs.convert_state(local_state, self.state_precision, _sharded.local(p), p.numel())
-                _sharded.sync(state, local_state, p)
+                with on_shard(state, p) as (shard, local_state):
+                    codecs.convert_state(local_state, self.state_precision, shard, p.numel())
         self._engine.invalidate()
 
     # -- reading the state (the public surface tools use) ----------------------------------------
@@ -195,7 +183,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         group = self.param_groups[index]
         state = self.state.get(param)
         if not state or "step" not in state:
-            raise ValueError(f"{name}.internals(): {self._name_of(param, index, group)} has no "
+            raise ValueError(f"{name}.internals(): {_gradients.param_name(param, index, group)} has no "
                              "optimizer state yet (not stepped with a gradient)")
         return decoded_internals(read, param, state, self.hyperparameters(group))
 
@@ -232,22 +220,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         groups = [g for g in self.param_groups if not self._engine.step_group(
             g, StepData(self.rule.name, self.hyperparameters(g), self.state_precision, self.state),
             settings_verdict(self.rule.name, g, self.defaults))]
-        self._check_fused_params(groups)
-        work = [(group, [p for p in group["params"] if p.grad is not None]) for group in groups]
-        grads = {p: self._checked_grad(p, gi, group) for gi, (group, ps) in enumerate(work)
-                 for p in ps}
-        if grads and not self._finite_or_handled(grads):
+        _compat.check_fused_params(type(self).__name__, groups, self.state)
+        work = _gradients.prepare(type(self).__name__, groups, self.param_groups, self.defaults,
+                                  self.accepts_sparse)
+        if work is None:  # nonfinite="skip": a non-finite gradient skips the whole step
+            self.skipped_steps += 1
             return loss
-        if self.defaults["clip_global_norm"] is not None and grads:
-            clipped = clipping.clip(list(grads.values()),
-                                    {"clip_global_norm": self.defaults["clip_global_norm"]}, torch)
-            grads = dict(zip(grads, clipped, strict=True))
-        for group, params in work:
+        for group, params, grads in work:
             if params:
-                group_grads = [grads[p] for p in params]
-                if group["clip_value"] is not None or group["clip_norm"] is not None:
-                    group_grads = clipping.clip(group_grads, group, torch)
-                self._step_group(group, params, group_grads)
+                self._step_group(group, params, grads)
         return loss
 
     def _step_group(self, group: dict, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
@@ -255,12 +236,8 @@ class RuleOptimizer(torch.optim.Optimizer):
         hp = self.hyperparameters(group)
         for p, grad in zip(params, grads, strict=True):
             state = self.state.get(p) or self._init_state(p, group)
-            if _sharded.is_dtensor(p):  # FSDP2: this rank's shard, its state as local tensors
-                local_state = _sharded.localize(state)
-                self._step_tensor(_sharded.local(p), _sharded.local(grad), local_state, hp, p.numel())
-                _sharded.sync(state, local_state, p)
-            else:
-                self._step_tensor(p, grad, state, hp, p.numel())
+            with on_shard(state, p) as (shard, local_state):  # FSDP2: this rank's shard
+                self._step_tensor(shard, local(grad), local_state, hp, p.numel())
             if state and self.state.get(p) is not state:  # torch keeps no entry for no state
                 self.state[p] = state
 
@@ -320,91 +297,24 @@ class RuleOptimizer(torch.optim.Optimizer):
         if self.rule.counts_steps:
             state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())
         hp = self.hyperparameters(group)
-        shard = _sharded.local(p.detach())  # a DTensor's state is made on its local shard
-        real = _real(shard)  # rules see real coordinates only (torch's Adagrad agrees)
-        new = {}
-        for key, value in self.rule.init(real, hp, torch).items():
-            is_view_shaped = p.is_complex() and value.shape == real.shape
-            new[key] = torch.view_as_complex(value) if is_view_shaped else value
-        if self.state_precision != "fp32":
-            new.update(codecs.encode_state(new, self.state_precision, shard, p.numel()))
-        _sharded.sync(state, {**state, **new}, p)
+        with on_shard(state, p.detach()) as (shard, local_state):  # made on the local shard
+            real = _real(shard)  # rules see real coordinates only (torch's Adagrad agrees)
+            new = {}
+            for key, value in self.rule.init(real, hp, torch).items():
+                is_view_shaped = p.is_complex() and value.shape == real.shape
+                new[key] = torch.view_as_complex(value) if is_view_shaped else value
+            if self.state_precision != "fp32":
+                new.update(codecs.encode_state(new, self.state_precision, shard, p.numel()))
+            local_state.update(new)
         if state:
             self.state[p] = state
         return state
 
-    def _check_fused_params(self, groups: list[dict]) -> None:
-        """``fused=True`` groups on the rule path: params torch's fused kernels refuse (not
-        floating point, an unsupported device such as ``meta``) raise torch's RuntimeError, checked
-        as torch checks them (a param's first step); others (bfloat16, clipping) take the rule path."""
-        for group in groups:
-            if not group.get("fused"):
-                continue
-            for p in group["params"]:
-                if p.grad is None or self.state.get(p):
-                    continue
-                try:
-                    _device_dtype_check_for_fused(p)
-                except RuntimeError as exc:
-                    raise RuntimeError(f"{type(self).__name__}: {exc}; adamkit's engine takes "
-                                       "float32 and float64 CPU params; valid: fused=None or "
-                                       "False") from None
-
-    def _checked_grad(self, p: torch.Tensor, group_index: int, group: dict) -> torch.Tensor:
-        grad = p.grad
-        assert grad is not None  # callers pass only params with a gradient
-        if grad.is_sparse:
-            if not self.accepts_sparse:
-                raise RuntimeError(
-                    f"{type(self).__name__} does not support sparse gradients, but "
-                    f"{self._name_of(p, group_index, group)} has one; use adamkit.torch.SparseAdam "
-                    "(or SGD/Adagrad, which accept them)"
-                )
-            if group.get("weight_decay"):
-                raise RuntimeError(f"weight_decay is not compatible with the sparse gradient of "
-                                   f"{self._name_of(p, group_index, group)}")
-            grad = grad.to_dense()
-        return grad
-
-    def _finite_or_handled(self, grads: dict[torch.Tensor, torch.Tensor]) -> bool:
-        """False when a non-finite gradient means this step is skipped (``nonfinite="skip"``)."""
-        mode = self.defaults["nonfinite"]
-        if mode is None:
-            return True
-        finite = torch.stack([torch.isfinite(g).all() for g in grads.values()])
-        if bool(finite.all()):
-            return True
-        if mode == "skip":
-            self.skipped_steps += 1
-            return False
-        first_bad = next(p for p, ok in zip(grads, finite.tolist(), strict=True) if not ok)
-        gi = next(i for i, g in enumerate(self.param_groups)
-                  if any(q is first_bad for q in g["params"]))
-        raise FloatingPointError(
-            f"non-finite gradient (NaN or Inf) in {self._name_of(first_bad, gi, self.param_groups[gi])}"
-            " with nonfinite='raise'"
-        )
-
-    @staticmethod
-    def _name_of(p: torch.Tensor, group_index: int, group: dict) -> str:
-        index = next(i for i, q in enumerate(group["params"]) if q is p)
-        names = group.get("param_names")
-        where = f"param_groups[{group_index}]['params'][{index}]"
-        label = f"parameter '{names[index]}' ({where})" if names else f"parameter {where}"
-        return f"{label} of shape {tuple(p.shape)}"
-
-
-def _check_tensor_lr(owner: str, lr: Any) -> None:
-    """torch's rule: a tensor lr has one element (of any shape; the step uses its value)."""
-    if torch.is_tensor(lr) and lr.numel() != 1:
-        raise HyperparameterError(f"{owner}: Tensor lr must be 1-element; got one of shape "
-                                  f"{tuple(lr.shape)} (one lr per param group)")
-
 
 def decoded_internals(read: Callable[..., dict], param: torch.Tensor, state: dict, hp: dict) -> dict:
     """``read`` (a rule's internals) on ``state`` decoded from any stored precision."""
-    local_state = _sharded.localize({k: v for k, v in state.items() if k != "step"})
-    arrays = codecs.decode_state(local_state, _sharded.local(param.detach()))
+    with on_shard({k: v for k, v in state.items() if k != "step"}, param.detach()) as (shard, held):
+        arrays = codecs.decode_state(held, shard)
     step = state["step"]
     step = int(step.item()) if torch.is_tensor(step) else int(step)
     return read({k: _real(v) for k, v in arrays.items()}, step, hp, torch)

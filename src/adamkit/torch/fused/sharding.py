@@ -17,7 +17,9 @@ state of such a parameter is kept as DTensors over the same mesh, so that
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -45,6 +47,19 @@ def local(t: Any) -> Any:
 def localize(state: dict) -> dict:
     """``state`` with every DTensor replaced by its local tensor (the same storage)."""
     return {k: local(v) for k, v in state.items()}
+
+
+@contextlib.contextmanager
+def on_shard(state: dict, param: Any) -> Iterator[tuple[Any, dict]]:
+    """``(this rank's tensor of param, state with local tensors)``; what the body changes in that
+    local state is written back into ``state`` on exit (:func:`sync`). For a plain tensor, the
+    tensor and ``state`` themselves: the one place DTensor params are handled."""
+    if not is_dtensor(param):
+        yield param, state
+        return
+    local_state = localize(state)
+    yield local(param), local_state
+    sync(state, local_state, param)
 
 
 def sync(state: dict, local_state: dict, param: Any) -> None:
