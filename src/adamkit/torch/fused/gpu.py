@@ -31,7 +31,7 @@ float64 params.
 
 **Arithmetic.** Each rule's per-coordinate order of operations is the rule's own (torch's
 ``lerp``: ``m + (1-β1)·(g-m)``; ``addcmul``: ``v·β2 + ((1-β2)·g)·g``; ``addcdiv``:
-``p + (value·t1)/t2``), as in the Numba kernel (:mod:`.kernels`), with FMA contraction off
+``p + (value·t1)/t2``), as in the Numba kernels (:mod:`.cpu`), with FMA contraction off
 (``enable_fp_fusion=False``), correctly rounded ``sqrt_rn``/``div_rn`` for float32 (Triton's
 ``sqrt`` and ``/`` are approximate on NVIDIA GPUs), IEEE float64 otherwise. Math is float32 for
 float32, bfloat16 and float16 params, float64 for float64 params. bfloat16 values are rounded
