@@ -13,7 +13,7 @@ import os
 from adamkit.errors import UsageError
 
 # More threads than this is a typo, not a setting: each torch thread is an OS thread with its own
-# stack, and past the core count they only wait on each other (the trainer's default is 1).
+# stack, and past the core count they only wait on each other.
 MAX_THREADS = max(256, os.cpu_count() or 1)
 
 
