@@ -4,6 +4,7 @@ ops in the same order, hence the same bits."""
 
 import pytest
 import torch
+from tests.kernel_cases import CASES as KERNEL_CASES
 
 from adamkit import rules
 from adamkit.torch.fused.foreach import FOREACH, TensorList, step_foreach
@@ -11,33 +12,7 @@ from adamkit.torch.fused.foreach import FOREACH, TensorList, step_foreach
 SIZES = (1, 0, 300, 1077)
 STEPS = (1, 2, 3, 7, 8)  # RAdam turns adaptive after step 5; a step count that jumps is fine
 
-CONFIGS = [
-    ("adam", {}),
-    ("adam", {"amsgrad": True, "maximize": True, "weight_decay": 0.1}),
-    ("adam", {"eps_mode": "hat", "eps": 1e-7}),
-    ("adam", {"eps_mode": "root", "eps": 1e-6, "amsgrad": True}),
-    ("adam", {"eps": 1e-3, "eps_root": 1e-2}),
-    ("adam", {"weight_decay": 0.1, "weight_decay_mode": "independent", "lr_factor": 0.5}),
-    ("adamw", {}),
-    ("adamax", {}),
-    ("adamax", {"eps_mode": "hat", "maximize": True, "weight_decay": 0.1}),
-    ("nadam", {}),
-    ("nadam", {"eps_root": 1e-8, "weight_decay": 0.1, "weight_decay_mode": "decoupled"}),
-    ("radam", {}),
-    ("radam", {"weight_decay": 0.1, "maximize": True}),
-    ("sgd", {}),
-    ("sgd", {"momentum": 0.9}),
-    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
-    ("sgd", {"momentum": 0.5, "dampening": 0.3, "maximize": True, "weight_decay": 0.1,
-             "weight_decay_mode": "decoupled"}),
-    ("adagrad", {}),
-    ("adagrad", {"eps_mode": "root", "lr_decay": 0.1, "initial_accumulator_value": 0.5}),
-    ("rmsprop", {}),
-    ("rmsprop", {"centered": True}),
-    ("rmsprop", {"momentum": 0.9}),
-    ("rmsprop", {"centered": True, "momentum": 0.9, "eps_mode": "root", "maximize": True,
-                 "weight_decay": 0.1}),
-]
+CONFIGS = KERNEL_CASES  # (rule, options): tests/kernel_cases.py
 
 
 def _id(config):

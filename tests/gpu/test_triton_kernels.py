@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.kernel_cases import CASES as KERNEL_CASES
 
 from adamkit import rules
 from adamkit.torch.fused import codecs
@@ -20,6 +21,7 @@ from adamkit.torch.fused.codecs import MOMENT_KEYS, SIGNED_KEYS
 from adamkit.torch.fused.specs import SPECS
 
 triton = pytest.importorskip("triton")
+
 from adamkit.torch.fused import gpu  # noqa: E402  (after the skip: imports triton)
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
@@ -27,34 +29,7 @@ SIZES = (1, 0, 300, 1077)  # 1077: two programs' chunks; 0: no program
 STEPS = (1, 2, 7)  # 7: RAdam's adaptive branch (β2 = 0.999), non-trivial bias corrections
 BLOCK = 256
 
-CONFIGS = [
-    ("adam", {}),
-    ("adam", {"amsgrad": True}),
-    ("adam", {"maximize": True, "weight_decay": 0.1}),
-    ("adam", {"eps_mode": "hat", "eps": 1e-7}),
-    ("adam", {"eps_mode": "root", "eps": 1e-6, "amsgrad": True}),
-    ("adam", {"eps": 1e-3, "eps_root": 1e-2}),
-    ("adam", {"weight_decay": 0.1, "weight_decay_mode": "independent", "lr_factor": 0.5}),
-    ("adamw", {}),
-    ("adamax", {}),
-    ("adamax", {"eps_mode": "hat", "maximize": True, "weight_decay": 0.1}),
-    ("nadam", {}),
-    ("nadam", {"eps_root": 1e-8, "weight_decay": 0.1, "weight_decay_mode": "decoupled"}),
-    ("radam", {}),
-    ("radam", {"weight_decay": 0.1, "maximize": True}),
-    ("sgd", {}),
-    ("sgd", {"momentum": 0.9}),
-    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
-    ("sgd", {"momentum": 0.5, "dampening": 0.3, "maximize": True, "weight_decay": 0.1,
-             "weight_decay_mode": "decoupled"}),
-    ("adagrad", {}),
-    ("adagrad", {"eps_mode": "root", "lr_decay": 0.1, "initial_accumulator_value": 0.5}),
-    ("rmsprop", {}),
-    ("rmsprop", {"centered": True}),
-    ("rmsprop", {"momentum": 0.9}),
-    ("rmsprop", {"centered": True, "momentum": 0.9, "eps_mode": "root", "maximize": True,
-                 "weight_decay": 0.1}),
-]
+CONFIGS = KERNEL_CASES  # (rule, options): tests/kernel_cases.py
 LOW_PRECISION = [c for c in CONFIGS if any(k in MOMENT_KEYS for k in SPECS[c[0]].slots)]
 
 

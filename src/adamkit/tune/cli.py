@@ -41,8 +41,9 @@ def register(subparsers) -> None:
     o.add_argument("--model", metavar="NAME", help="a model of adamkit train")
     o.add_argument("--epochs", type=int, help="epochs per trial")
     o.add_argument("--data-dir", dest="data_dir", metavar="DIR")
-    o.add_argument("--threads", type=int, default=1,
-                   help="torch threads per trial (default 1: workers run side by side)")
+    o.add_argument("--threads", type=int,
+                   help="torch threads per trial (default: torch's count, as adamkit train; give 1 "
+                        "when several workers share the cores)")
     o.add_argument("--metric", default=None, metavar="NAME",
                    help="train: test_loss (default), train_loss, test_accuracy, train_accuracy")
     s = p.add_argument_group("search space (flags or --space FILE)")

@@ -681,7 +681,7 @@ def walker(rule: str, flags: tuple[tuple[str, bool], ...], kinds: tuple[int, ...
            bf16: tuple[bool, ...], tuning: tuple[bool, int, bool] | None = None) -> Any:
     """The njit'd tensor walker of ``rule`` (a key of ``TEMPLATES``) with ``flags`` compiled in,
     for slots of ``kinds`` (three, :func:`slots`), ``bf16[i]`` where float slot ``i`` is stored
-    as bfloat16; ``tuning``: ``(WIDE, PREFETCH)``, ``TUNING``'s by default."""
+    as bfloat16; ``tuning``: ``(WIDE, PREFETCH, FMA)``, ``TUNING``'s by default."""
     blockwise = any(kind >= SIGNED8 for kind in kinds)
     wide, prefetch, fma = TUNING["8bit" if blockwise else "float"] if tuning is None else tuning
     tune = {"WIDE": bool(wide), "PREFETCH": int(prefetch)}
