@@ -171,6 +171,7 @@ class Bucket:
     initialized: Any = None  # bool per param: state[p] filled in
     table: Any = None  # cpu.WorkTable: every param's slots and the parallel work items
     p_addr: Any = None  # every param's data address at the last step
+    everyone: list = field(default_factory=list)  # range(len(params)), as kernel call members
 
     def replaced(self, p_addr: np.ndarray) -> bool:
         """Whether a param whose address changed since the last step (``p.data`` assigned) now
@@ -335,13 +336,13 @@ class FusedEngine:
             g_addr = _addresses(grads)
         except RuntimeError:  # a sparse gradient has no data pointer
             return False
-        if not all(map(_IS_CONTIGUOUS, grads)) or any(g.device != bucket.device for g in grads):
+        if not all(map(_IS_CONTIGUOUS, grads)):  # (torch keeps a grad on its param's device)
             return False
         step = int(bucket.steps[0]) + 1
-        dense = [i for i, p in enumerate(bucket.params) if p.is_contiguous()]
-        if len(dense) == len(bucket.params):
-            self._launch(bucket, list(range(len(dense))), bucket.p_addr, g_addr, grads, data, step)
+        if all(map(_IS_CONTIGUOUS, bucket.params)):  # C-speed checks: thousands of tensors
+            self._launch(bucket, bucket.everyone, bucket.p_addr, g_addr, grads, data, step)
             return True
+        dense = [i for i, p in enumerate(bucket.params) if p.is_contiguous()]
         held = {key: values[dense] for key, values in bucket.held.items()}
         self._launch(bucket, dense, bucket.p_addr[dense], g_addr[dense],
                      [grads[i] for i in dense], data, step, held)
@@ -381,7 +382,7 @@ class FusedEngine:
                 bucket.held[key][members] = values
         flags = spec.flags(data.hp)
         if bucket.on_cpu:
-            table = bucket.table if len(members) == len(bucket.params) and params is None else \
+            table = bucket.table if members is bucket.everyone and params is None else \
                 cpu.WorkTable.build([bucket.offsets[i] for i in members],
                                     [bucket.sizes[i] for i in members])
             with _Threads(table.total):
@@ -390,9 +391,12 @@ class FusedEngine:
             return
         from adamkit.torch.fused import gpu  # only on a GPU: imports triton
 
-        members_params = params if params is not None else [bucket.params[i] for i in members]
-        gpu.step(spec, dict(flags), bucket.storages, [p.detach() for p in members_params], grads,
-                 [bucket.offsets[i] for i in members], tuple(bucket.buffers[k] for k in bucket.slots),
+        whole = members is bucket.everyone
+        if params is None:
+            params = bucket.params if whole else [bucket.params[i] for i in members]
+        offsets = bucket.offsets if whole else [bucket.offsets[i] for i in members]
+        gpu.step(spec, dict(flags), bucket.storages, [p.detach() for p in params], grads, offsets,
+                 tuple(bucket.buffers[k] for k in bucket.slots),
                  tuple(bucket.absmax.get(k) for k in bucket.slots), scalars)
 
     # -- building the layout ---------------------------------------------------------------------
@@ -454,6 +458,7 @@ class FusedEngine:
             if data.state.get(p):
                 self._adopt_state(b, i, data)
         b.p_addr = _addresses(b.params)
+        b.everyone = list(range(len(b.params)))
         if b.on_cpu:
             b.table = cpu.WorkTable.build(b.offsets, b.sizes)
 
