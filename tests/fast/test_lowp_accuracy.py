@@ -3,6 +3,7 @@
 import torch
 
 import adamkit.torch as ak
+from adamkit.torch.fused import codecs as P
 from adamkit.train.datasets import load_digits
 from adamkit.train.models import digits_cnn
 
@@ -68,3 +69,39 @@ def test_8bit_states_track_fp32_where_a_block_mixes_scales():
             # by the wrong amount: several times too far, or hardly at all)
             small = gap[::7].max() / fp32[::7].abs().max()
             assert small <= 0.2, (precision, fused, small)
+
+
+def test_a_checkpoint_of_the_earlier_8bit_codes_loads_as_what_it_meant():
+    """adamkit's state_dicts before the float-like codes (no "codes" in their "adamkit" entry)
+    kept m as q·|q|·absmax/127² and v as (q/255)⁴·absmax: they are re-coded on load."""
+    gen = torch.Generator().manual_seed(3)
+    p = torch.nn.Parameter(torch.randn(8192, generator=gen))
+    opt = ak.Adam([p], lr=1e-2, state_precision="8bit")
+    p.grad = torch.randn(8192, generator=gen)
+    opt.step()
+    saved = opt.state_dict()
+    state = saved["state"][0]
+    want = {}
+    for key, signed in (("exp_avg", True), ("exp_avg_sq", False)):
+        values = P.decode_8bit(state[key], state[f"{key}_absmax"], p, signed).reshape(-1, 256)
+        absmax = values.abs().amax(1)
+        if signed:  # the earlier codes, spelt as they were
+            q = torch.floor(torch.sqrt(values.abs() / absmax[:, None]) * 127 + 0.5) * values.sign()
+            state[key] = q.to(torch.int8).reshape(-1)
+            want[key] = (q * q.abs()) * (absmax / 127**2)[:, None]
+        else:
+            q = torch.floor(torch.sqrt(torch.sqrt(values / absmax[:, None])) * 255 + 0.5)
+            state[key] = q.to(torch.uint8).reshape(-1)
+            want[key] = (q**4) * (absmax / 255**4)[:, None]
+        state[f"{key}_absmax"] = absmax
+    del saved["adamkit"]["codes"]
+    fresh = ak.Adam([torch.nn.Parameter(p.detach().clone())], lr=1e-2, state_precision="8bit")
+    fresh.load_state_dict(saved)
+    loaded = next(iter(fresh.state.values()))
+    for key, signed in (("exp_avg", True), ("exp_avg_sq", False)):
+        got = P.decode_8bit(loaded[key], loaded[f"{key}_absmax"], p, signed)
+        expected = want[key].reshape(-1)
+        nonzero = expected != 0
+        relative = ((got - expected).abs()[nonzero] / expected.abs()[nonzero])
+        assert relative.max() <= 1 / 8 + 1e-6, key  # within the new codes' rounding
+    assert fresh.state_dict()["adamkit"]["codes"] == P.CODES

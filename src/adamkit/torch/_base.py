@@ -142,12 +142,16 @@ class RuleOptimizer(torch.optim.Optimizer):
     def state_dict(self) -> dict[str, Any]:
         out = super().state_dict()
         out["adamkit"] = {"skipped_steps": self.skipped_steps,  # torch ignores extra keys
-                          "state_precision": self.state_precision}
+                          "state_precision": self.state_precision, "codes": codecs.CODES}
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         extra = state_dict.get("adamkit", {})
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "adamkit"})
+        saved = {k: v for k, v in state_dict.items() if k != "adamkit"}
+        if "adamkit" in state_dict and extra.get("codes", 1) < codecs.CODES:
+            # an earlier adamkit's 8-bit codes (torch's and DCP's dicts carry no such entry)
+            saved["state"] = {pid: codecs.upgrade_8bit(s) for pid, s in saved["state"].items()}
+        super().load_state_dict(saved)
         self.skipped_steps = int(extra.get("skipped_steps", 0))
         # torch casts every state tensor but 'step' to the param's dtype; NAdam's 0-dim mu_product
         # keeps the dtype it was saved with, so that a round trip continues bitwise.

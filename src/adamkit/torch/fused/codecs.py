@@ -134,6 +134,34 @@ def decode_8bit(codes: torch.Tensor, absmax: torch.Tensor, like: torch.Tensor,
     return values.reshape(-1)[: like.numel()].view(like.shape)
 
 
+# -- checkpoints of earlier codes ----------------------------------------------------------------------
+
+# The 8-bit codes' version, kept in a state_dict's "adamkit" entry. 1: adamkit's codes before the
+# float-like ones, exp_avg ≈ absmax·q·|q|/127² (int8 q), exp_avg_sq ≈ absmax·(q/255)⁴ (uint8 q);
+# a checkpoint without the entry is of version 1.
+CODES = 2
+
+
+def upgrade_8bit(state: dict) -> dict:
+    """One param's saved state with version-1 8-bit moments re-coded in this version's codes (a new
+    dict; the same dict when it holds no 8-bit moment). Values pass through float32 exactly as
+    the old codes decode, so training continues from what that checkpoint meant."""
+    coded = [k for k in MOMENT_KEYS if k in state and f"{k}_absmax" in state]
+    if not coded:
+        return state
+    out = dict(state)
+    for key in coded:
+        codes, absmax = state[key], state[f"{key}_absmax"].float()
+        q = codes.float().view(-1, BLOCK)  # int8/uint8 values (or the floats torch cast them to)
+        if key in SIGNED_KEYS:
+            values = (q * q.abs()) * (absmax * (1.0 / 127.0**2))[:, None]
+        else:
+            q2 = q * q
+            values = (q2 * q2) * (absmax * (1.0 / 255.0**4))[:, None]
+        out[key], out[f"{key}_absmax"] = encode_8bit(values.reshape(-1), key in SIGNED_KEYS)
+    return out
+
+
 # -- whole states ------------------------------------------------------------------------------
 
 def stored_format(state: dict) -> str:
