@@ -12,16 +12,17 @@ test_kernels.py`` ties every one to its rule, option by option):
 - ``update(p, g, s0, s1, s2, kp, k) -> p``: the new param from the *new* slots.
 
 Both take the raw gradient and prepare it themselves (:func:`_grad`: sign, L2; cheaper than
-keeping it), and ``kp``, ``k`` are the step's scalars (:mod:`.specs`: the shared gradient preparation and the
-rule's own) rounded to the param's dtype. The
-param update uses the freshly computed float slots; only their stored copies are rounded.
+keeping it), and ``kp``, ``k`` are the step's scalars (:mod:`.specs`: the shared gradient
+preparation and the rule's own) rounded to the param's dtype. The param update uses the freshly
+computed float slots; only their stored copies are rounded.
 
 Storage formats of a slot (:mod:`.codecs` defines the codes): ``"float"`` (the param's dtype),
 ``"bf16"`` (uint16 bit patterns, round to nearest even on store), ``"8bit"`` (a float-like code,
 one float32 absmax per ``BLOCK`` values; two passes per block: the first decodes the codes and
 computes the new slots into an L1-resident scratch block and their absmax, the second encodes them
 and updates the param). The 8-bit decode and encode are a shift, an integer add and two multiplies
-per value (no table, no square root), so the 8-bit step streams memory as the float one does.
+per value (no table, no square root); even so the 8-bit step is bound more by its arithmetic than
+by memory on two cores (README, Limits).
 
 Every choice that changes the arithmetic (the rule's flags, each slot's storage) is compiled in:
 :func:`walker` builds one njit'd walker per ``(rule, flags, storages)`` from templates, so no hot
