@@ -32,6 +32,7 @@ compiled on first use (~1-3 s) and cached on disk (``cache=True``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from types import FunctionType
 from typing import Any, NamedTuple
@@ -140,7 +141,10 @@ def _wide_vectors(typingctx):
     sig = types.void()
 
     def codegen(context, builder, signature, args):
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        # llvmlite's attribute set validates names on add(); set.add writes the text as is. An
+        # llvmlite whose attribute container is no set keeps LLVM's own width (TypeError).
+        with contextlib.suppress(TypeError):
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
         return context.get_dummy_value()
 
     return sig, codegen
