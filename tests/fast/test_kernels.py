@@ -8,7 +8,8 @@ from tests.kernel_cases import CASES
 from adamkit import rules
 from adamkit.torch.fused import codecs as P
 from adamkit.torch.fused import cpu
-from adamkit.torch.fused.engine import _np, storage_of
+from adamkit.torch.fused.codecs import storage_of
+from adamkit.torch.fused.engine import _np
 from adamkit.torch.fused.specs import SPECS
 
 LOW_PRECISION = [(rule, options) for rule, options in CASES

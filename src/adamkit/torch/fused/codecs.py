@@ -196,6 +196,13 @@ def decode_state(state: dict, like: torch.Tensor) -> dict:
     return out
 
 
+def storage_of(key: str, precision: str) -> str:
+    """How a state entry is stored at ``precision``: only Adam-family moments (``MOMENT_KEYS``)
+    take a low precision (``"bf16"``, ``"8bit"``); every other entry stays ``"float"`` (the
+    param's dtype). The rule path (:func:`encode_state`) and the kernels' buffers follow it."""
+    return precision if key in MOMENT_KEYS and precision != "fp32" else "float"
+
+
 def encode_state(arrays: dict, precision: str, like: torch.Tensor, numel: int | None = None) -> dict:
     """Moments of ``arrays`` (float tensors) stored in ``precision`` (for a param like ``like``;
     ``numel``: the whole param's size where ``like`` is a shard of it, which decides 8-bit).
@@ -205,9 +212,10 @@ def encode_state(arrays: dict, precision: str, like: torch.Tensor, numel: int | 
     precision = precision_for(precision, like.numel() if numel is None else numel)
     out = {}
     for key, value in arrays.items():
-        if key not in MOMENT_KEYS or precision == "fp32" or not like.is_floating_point():
+        storage = storage_of(key, precision)
+        if storage == "float" or not like.is_floating_point():
             out[key] = value
-        elif precision == "bf16":
+        elif storage == "bf16":
             out[key] = value.to(torch.bfloat16)
         else:
             out[key], out[f"{key}_absmax"] = encode_8bit(value, key in SIGNED_KEYS)

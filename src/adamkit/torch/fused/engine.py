@@ -142,13 +142,6 @@ def _np_dtype(dtype: torch.dtype) -> np.dtype:
     return np.dtype(np.float64) if dtype == torch.float64 else np.dtype(np.float32)
 
 
-def storage_of(slot: str, precision: str) -> str:
-    """How a slot is stored at ``precision``: only Adam-family moments (``codecs.MOMENT_KEYS``)
-    take a low precision; every other slot is kept in the param's dtype."""
-    if slot not in codecs.MOMENT_KEYS or precision == "fp32":
-        return "float"
-    return precision
-
 
 @dataclass
 class Bucket:
@@ -184,7 +177,7 @@ class Bucket:
 
     @property
     def storages(self) -> tuple[str, ...]:
-        return tuple(storage_of(slot, self.precision) for slot in self.slots)
+        return tuple(codecs.storage_of(slot, self.precision) for slot in self.slots)
 
     @property
     def on_cpu(self) -> bool:
