@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adamkit.errors import UsageError
-from adamkit.web import api, inputs
+from adamkit.web import api, inputs, step
 
 STATIC = Path(__file__).parent / "static"
 COMPUTE_SLOTS = 4
@@ -77,6 +77,7 @@ def create_app() -> Starlette:
         Route("/api/function", endpoint(api.function_info), methods=["POST"]),
         Route("/api/surface", endpoint(api.surface), methods=["POST"]),
         Route("/api/run", endpoint(api.race), methods=["POST"]),
+        Route("/api/step", endpoint(step.step), methods=["POST"]),
         Route("/api/sweep", endpoint(api.sweep), methods=["POST"]),
         Route("/api/tune", endpoint(api.tune), methods=["POST"]),
         Route("/api/export", endpoint(export, binary=True), methods=["POST"]),
