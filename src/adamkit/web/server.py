@@ -9,6 +9,8 @@ answering while a long sweep runs; ``COMPUTE_SLOTS`` bounds how many run at once
 heavy requests queues instead of starving the machine. Errors a user can cause become JSON
 ``{"error": "<adamkit's one-line message>"}`` with status 400 (or 413 for requests over a limit);
 anything else is a 500 with a generic message, and the traceback goes to the server's log.
+The routes are :data:`adamkit.web.dispatch.ROUTES`, answered by :func:`adamkit.web.dispatch.answer`:
+the notebook widget (:mod:`adamkit.lab.widget`) calls the same, so both transports answer alike.
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from adamkit.errors import UsageError
-from adamkit.web import api, inputs, step
+from adamkit.web import api, dispatch, inputs
 
 STATIC = Path(__file__).parent / "static"
 COMPUTE_SLOTS = 4
@@ -35,55 +36,39 @@ log = logging.getLogger("adamkit.web")
 
 def create_app() -> Starlette:
     limiter = anyio.CapacityLimiter(COMPUTE_SLOTS)
-    meta = api.meta()  # fixed for the life of the server
+    dispatch.answer("meta", None)  # computed once, before the first page asks
     # load the fused sweep kernel (Numba's cache: about a second) before the first map is asked for
     threading.Thread(target=_warm_up, daemon=True).start()
 
-    def endpoint(compute, *, binary: bool = False):
+    def endpoint(route: str):
+        """``/api/<route>``: the body read within the limit, answered by the one dispatcher."""
         async def handle(request: Request) -> Response:
+            if route in dispatch.CONSTANT:  # cached: never queued behind a computation
+                return _response(dispatch.answer(route, None))
             try:
                 raw = await _read_limited(request)
-                body = inputs.parse_body(raw)
-                async with limiter:
-                    result = await run_in_threadpool(compute, body)
-            except UsageError as exc:  # BadRequest, TooLarge, and the lab's own UsageErrors
-                status = getattr(exc, "status", 400)
-                return JSONResponse({"error": str(exc).splitlines()[0] if str(exc) else "bad request"},
-                                    status_code=status)
-            except Exception:  # a bug: keep the traceback in the log, not in the response
-                log.exception("error while answering %s", request.url.path)
-                return JSONResponse({"error": "internal error; see the server's log"}, status_code=500)
-            if binary:
-                data, media_type, filename = result
-                return Response(data, media_type=media_type,
-                                headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-            return JSONResponse(result)
+            except inputs.TooLarge as exc:
+                return _response(dispatch.error_reply(exc))
+            async with limiter:
+                reply = await run_in_threadpool(dispatch.answer, route, raw)
+            return _response(reply)
         return handle
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
-    async def get_meta(request: Request) -> Response:
-        return JSONResponse(meta)
-
-    def export(body: dict):
-        from adamkit.web import export as exporter  # matplotlib loads only when exporting
-
-        return exporter.export(body)
-
     routes = [
         Route("/", index),
-        Route("/api/meta", get_meta),
-        Route("/api/function", endpoint(api.function_info), methods=["POST"]),
-        Route("/api/surface", endpoint(api.surface), methods=["POST"]),
-        Route("/api/run", endpoint(api.race), methods=["POST"]),
-        Route("/api/step", endpoint(step.step), methods=["POST"]),
-        Route("/api/sweep", endpoint(api.sweep), methods=["POST"]),
-        Route("/api/tune", endpoint(api.tune), methods=["POST"]),
-        Route("/api/export", endpoint(export, binary=True), methods=["POST"]),
+        *(Route(f"/api/{name}", endpoint(name), methods=["GET" if name in dispatch.CONSTANT else "POST"])
+          for name in dispatch.ROUTES),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes)
+
+
+def _response(reply: dispatch.Reply) -> Response:
+    return Response(reply.content, status_code=reply.status, media_type=reply.media_type,
+                    headers=reply.headers)
 
 
 def _warm_up() -> None:
