@@ -155,6 +155,19 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
                    NONNEG, "one_minus_log", (0.9, 0.999), ("rho",)),
     Hyperparameter("centered", False, "bool", "divide by the gradient's estimated variance "
                    "instead of its second moment (Graves 2013)"),
+    Hyperparameter("warmup_steps", 0, "float", "schedule-free: linear warmup, the step's lr is "
+                   "lr·min(t/warmup_steps, 1) (0: none)", NONNEG, "linear", (0.0, 1000.0)),
+    Hyperparameter("r", 0.0, "float", "schedule-free: polynomial averaging, the iterate of step t "
+                   "weighs t^r in the average x", NONNEG, "linear", (0.0, 2.0)),
+    Hyperparameter("weight_lr_power", 2.0, "float", "schedule-free: the iterate of step t weighs "
+                   "lr_max^power in the average x (lr_max: the largest lr so far; warmup's "
+                   "small-lr iterates count less)", NONNEG, "linear", (0.0, 4.0)),
+    Hyperparameter("weight_decay_on", "z", "choice", "schedule-free: z: wd·y joins the normalized "
+                   "gradient of the z step (the paper's code, schedulefree, optax); y: y *= "
+                   "1 - lr·wd before the step, z untouched (Keras)", ("z", "y")),
+    Hyperparameter("warmup_lag", False, "bool", "schedule-free: the z step's warmup one step "
+                   "behind the average weight's, lr·min((t-1)/warmup_steps, 1) (optax's "
+                   "schedule_free_adamw)"),
     Hyperparameter("lr_decay", 0.0, "float", "Adagrad's learning-rate decay: lr/(1+(t-1)·lr_decay)",
                    NONNEG),
     Hyperparameter("initial_accumulator_value", 0.0, "float",
