@@ -1,18 +1,30 @@
 // The page's state, its URL, and the requests: every number shown is computed by the server.
+// One front end, two transports: mount(element, options) builds the UI into element and asks every
+// question through options.transport(path, body), which answers like fetch (a Response). The page's
+// transport is fetch to /api/<route>; the notebook widget's (adamkit.lab.widget) is a message to the
+// kernel, answered by the same Python dispatcher as the server's routes (adamkit.web.dispatch).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
+let root = document; // the element mount() built the UI into: ids are looked up inside it
+const $ = (id) => root.querySelector("#" + id);
 const app = {
   meta: null, fn: null, surface: null, runs: [], sweep: null, t: 0, playing: false,
   state: { function: "rosenbrock", start: null, steps: 1000, optimizers: [], inspect: 0, sweepY: "beta1" },
   cards: [], latency: null,
+  stepMode: false, update: null, // step through one update: the mode, and /api/step's last answer
 };
-window.adamkitApp = app; // the browser tests read the drawn runs and the measured latency here
+const page = {
+  transport: (path, body) => fetch(path, body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  }),
+  // the URL holds the whole state, so a link reproduces the picture
+  save: (state) => history.replaceState(null, "", "#" + encodeURIComponent(JSON.stringify(state))),
+  load: () => { try { return JSON.parse(decodeURIComponent(location.hash.slice(1))); } catch { return null; } },
+};
+let options = page;
 
 async function api(path, body) {
-  const response = await fetch(path, body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  });
+  const response = await options.transport(path, body);
   if (!response.ok) {
     const message = (await response.json().catch(() => ({}))).error || `HTTP ${response.status}`;
     throw Object.assign(new Error(message), { status: response.status });
@@ -25,13 +37,9 @@ function showError(message) {
   $("error").textContent = message || "";
 }
 
-// --- the URL holds the whole state, so a link reproduces the picture ------------------------------
-function saveState() {
-  history.replaceState(null, "", "#" + encodeURIComponent(JSON.stringify(app.state)));
-}
-function loadState() {
-  try { return JSON.parse(decodeURIComponent(location.hash.slice(1))); } catch { return null; }
-}
+// --- the state is kept where the transport keeps it: the page's URL, or the widget's model ---------
+function saveState() { options.save(app.state); }
+function loadState() { return options.load(); }
 
 function defaults(name) {
   const info = app.meta.optimizers.find((o) => o.name === name);
@@ -58,10 +66,47 @@ async function recompute(indices, t0 = performance.now()) {
   try { runs = (await Promise.all(chunks.map(ask))).flat(); } catch (e) { showError(e.message); return; }
   showError(null);
   indices.forEach((k, i) => { app.runs[k] = decorate(runs[i], k); });
-  if (!app.playing) app.t = app.state.steps;
+  if (!app.playing && !app.stepMode) app.t = app.state.steps;
   redraw();
   app.latency = performance.now() - t0;
   scheduleSweep();
+  if (app.stepMode) showUpdate();
+}
+
+// --- step through one update: the inspected optimizer's update at step t, from /api/step ---------
+let updateAsked = 0;
+async function showUpdate() {
+  const k = app.state.inspect, o = app.state.optimizers[k], run = app.runs[k];
+  if (!o || !run) return;
+  const last = run.path.length - 1; // a diverged path ends at its divergence step
+  if (last < 1) { $("update-title").textContent = "no update to show: 0 steps"; $("update-body").replaceChildren(); return; }
+  app.t = Math.min(Math.max(app.t, 1), last);
+  const asked = ++updateAsked, t = app.t;
+  $("update-title").textContent = `${k + 1}. ${o.name}: update ${t} of ${last}…`;
+  let u;
+  try {
+    u = await (await api("/api/step", body({ optimizer: { name: o.name, hyperparameters: o.hp }, step: t }))).json();
+  } catch (e) { if (asked === updateAsked) $("update-title").textContent = e.message; return; }
+  if (asked !== updateAsked) return; // a newer step was asked for meanwhile
+  app.update = u;
+  $("update-title").textContent = `${k + 1}. ${o.name}: update ${t} of ${last}`;
+  Controls.updateTable($("update-body"), u);
+}
+
+function setStepMode(on) {
+  app.stepMode = on;
+  $("step-mode").setAttribute("aria-pressed", String(on));
+  $("update").hidden = !on;
+  if (!on) return;
+  app.playing = false; $("play").textContent = "▶ play";
+  app.t = 1; redraw(); showUpdate();
+}
+
+function stepBy(d) {
+  app.playing = false; $("play").textContent = "▶ play";
+  app.t = Math.min(Math.max(app.t + d, app.stepMode ? 1 : 0), app.state.steps);
+  redraw();
+  if (app.stepMode) showUpdate();
 }
 
 function decorate(run, k) {
@@ -238,14 +283,18 @@ function wire() {
     requestAnimationFrame(tick);
   };
   $("play").onclick = () => {
+    if (app.stepMode) setStepMode(false);
     app.playing = !app.playing;
     $("play").textContent = app.playing ? "❚❚ pause" : "▶ play";
     if (app.playing) { if (app.t >= app.state.steps) app.t = 0; requestAnimationFrame(tick); }
   };
-  $("step").onclick = () => { app.playing = false; $("play").textContent = "▶ play"; app.t = Math.min(app.t + 1, app.state.steps); redraw(); };
-  $("frame").oninput = () => { app.t = Number($("frame").value); redraw(); };
+  $("step").onclick = () => stepBy(1);
+  $("step-mode").onclick = () => setStepMode(!app.stepMode);
+  $("update-next").onclick = () => stepBy(1);
+  $("update-back").onclick = () => stepBy(-1);
+  $("frame").oninput = () => { app.t = Number($("frame").value); redraw(); if (app.stepMode) showUpdate(); };
   const payload = () => body({ optimizers: app.state.optimizers.map((o) => ({ name: o.name, hyperparameters: o.hp })) });
-  for (const b of document.querySelectorAll("button[data-format]")) {
+  for (const b of root.querySelectorAll("button[data-format]")) {
     b.onclick = async () => {
       b.disabled = true;
       try {
@@ -260,4 +309,14 @@ function wire() {
   };
 }
 
-start().catch((e) => showError(e.message));
+// mount(element, {markup, transport, save, load}): the UI built into element (from markup, the page's
+// HTML, when given; the page's own body already holds it) and started. Returns the app: the browser
+// tests read its drawn runs and measured latency (also as element.adamkitApp).
+function mount(element, given = {}) {
+  root = element;
+  options = { ...page, ...given };
+  if (options.markup !== undefined) element.innerHTML = options.markup;
+  element.adamkitApp = app;
+  start().catch((e) => showError(e.message));
+  return app;
+}
