@@ -13,10 +13,7 @@ Written once so that no two optimizers can drift apart on these pieces. ``xp`` i
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
-from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -68,35 +65,68 @@ def scalar_ones(xp: Any) -> Any:
     return xp.ones(())
 
 
-# -- in-place updates under torch ------------------------------------------------------------------
+# -- the in-place torch namespace ------------------------------------------------------------------
 #
 # The rules are functional: they return a new param and new state. torch.optim's for-loop updates
 # the param and its moments in place, and copying the rule's fresh tensors back would cost the
 # torch front end a new tensor and an extra pass over memory per moment (measured: 3.3x torch's
-# for-loop step on 256k-element params, one thread). So the helpers whose first argument is the
-# value being updated, a moment (``ema``, ``ema_square``, ``decay_add``) or the param
-# (``addcdiv``, ``move_param``, the decay in ``prepare``), write into it when the caller says
-# they may (``in_place_updates()``) and the namespace is torch: torch's own in-place ops, hence
-# the same bits. Rules pass them only their state, their param or a fresh temporary. While
-# dynamo traces (torch.compile) the check stops before the context variable, which dynamo
-# cannot read, and the traced step stays functional.
+# for-loop step on 256k-element params, one thread). So a caller that owns the param and state may
+# say, at the call site, that the rule may write into them: it passes ``in_place(torch)`` as ``xp``
+# instead of ``torch``. Under that namespace (and only under it) the helpers whose first argument is
+# the value being updated, a moment (``ema``, ``ema_square``, ``decay_add``) or the param
+# (``addcdiv``, ``move_param``, the decay in ``prepare``), write into that argument with torch's own
+# in-place ops (``lerp_``, ``mul_``, ``addcmul_``, ``add_``, ``addcdiv_``): the same bits as the
+# functional ops, without the copy. Rules pass them only their state, their param or a fresh
+# temporary, never the gradient. Where a scalar is a tensor (torch's tensor ``lr``, betas that
+# require grad) the helper stays functional: torch's in-place ops take a Python number there.
 
-_IN_PLACE: ContextVar[bool] = ContextVar("adamkit_rules_in_place", default=False)
+
+class InPlace:
+    """A torch array namespace under which the rules' helpers write into the param and state.
+
+    Attribute access goes to the wrapped namespace (``torch``, or the foreach namespace of
+    :mod:`adamkit.torch.fused.foreach`), and ``__name__`` is its ``"torch"``, so every function a
+    rule calls on ``xp`` is torch's own. Build it with :func:`in_place`.
+    """
+
+    def __init__(self, xp: Any) -> None:
+        self.wrapped = xp
+        self.__name__ = "torch"
+
+    def __getattr__(self, name: str) -> Any:  # only for names not set on the instance
+        value = getattr(self.wrapped, name)
+        setattr(self, name, value)  # cached: later look-ups are plain attribute reads
+        return value
+
+    def __repr__(self) -> str:
+        return f"in_place({getattr(self.wrapped, '__name__', self.wrapped)!r})"
 
 
-@contextlib.contextmanager
-def in_place_updates() -> Iterator[None]:
-    """Within: under torch, the rules' moments and param are updated in the caller's tensors."""
-    token = _IN_PLACE.set(True)
-    try:
-        yield
-    finally:
-        _IN_PLACE.reset(token)
+_IN_PLACE_OF: dict[int, InPlace] = {}
+
+
+def in_place(xp: Any) -> InPlace:
+    """``xp`` (a torch namespace) as the namespace that lets a rule update param and state in place.
+
+    ``rule.update(param, grad, state, step, hp, in_place(torch))`` may write its results into
+    ``param`` and the arrays of ``state`` (and return them); ``grad`` and ``hp`` stay untouched.
+    What it returns anew (RAdam's ``param - move``, AMSGrad's maximum, ...) the caller copies back.
+    A ValueError for a namespace other than torch's (the helpers spell torch's in-place methods).
+    """
+    if isinstance(xp, InPlace):
+        return xp
+    if not is_torch(xp):
+        raise ValueError(f"in_place: invalid namespace {getattr(xp, '__name__', xp)!r}; valid: torch "
+                         "(or a namespace named 'torch', as the foreach one)")
+    wrapped = _IN_PLACE_OF.get(id(xp))
+    if wrapped is None or wrapped.wrapped is not xp:
+        wrapped = _IN_PLACE_OF[id(xp)] = InPlace(xp)
+    return wrapped
 
 
 def _in_place(xp: Any, scalar: Any) -> bool:
-    return (is_torch(xp) and _is_number(scalar) and not xp.compiler.is_compiling()
-            and _IN_PLACE.get())
+    """Whether a helper writes into its first argument: the in-place namespace and a Python scalar."""
+    return isinstance(xp, InPlace) and _is_number(scalar)
 
 
 def add(x: Any, y: Any, alpha: Any, xp: Any) -> Any:
@@ -108,7 +138,7 @@ def add(x: Any, y: Any, alpha: Any, xp: Any) -> Any:
 
 def move_param(param: Any, direction: Any, scale: Any, xp: Any) -> Any:
     """``param + scale·direction`` (torch's ``param.add_(direction, alpha=scale)``); ``param``
-    is the param (updated in place under ``in_place_updates``)."""
+    is the param (updated in place under :func:`in_place`)."""
     if _in_place(xp, scale):
         return param.add_(direction, alpha=scale)
     return add(param, direction, scale, xp)
@@ -116,7 +146,7 @@ def move_param(param: Any, direction: Any, scale: Any, xp: Any) -> Any:
 
 def decay_add(average: Any, value: Any, decay: Any, scale: Any, xp: Any) -> Any:
     """``decay·average + scale·value`` (torch's ``mul_(decay).add_(value, alpha=scale)``);
-    ``average`` is a buffer of the state (updated in place under ``in_place_updates``)."""
+    ``average`` is a buffer of the state (updated in place under :func:`in_place`)."""
     if _in_place(xp, decay) and _is_number(scale):
         return average.mul_(decay).add_(value, alpha=scale)
     return add(average * decay, value, scale, xp)
@@ -131,7 +161,7 @@ def addcmul(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
 
 def addcdiv(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
     """``x + value*a/b`` (torch.addcdiv); ``x`` is the param or a temporary (updated in place
-    under ``in_place_updates``)."""
+    under :func:`in_place`)."""
     if _in_place(xp, value):
         return x.addcdiv_(a, b, value=value)
     if is_torch(xp) and _is_number(value):
@@ -139,9 +169,20 @@ def addcdiv(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
     return x + (value * a) / b
 
 
+def lerp(start: Any, end: Any, weight: Any, xp: Any) -> Any:
+    """``start + weight·(end - start)`` (torch's ``lerp``, exact at ``weight`` 0 and 1); ``start``
+    is the param or a state array (updated in place under ``in_place_updates``). Schedule-free
+    AdamW's moves between its sequences are lerps in torch's code."""
+    if _in_place(xp, weight):
+        return start.lerp_(end, weight)
+    if is_torch(xp) and _is_number(weight):
+        return xp.lerp(start, end, weight)
+    return start + weight * (end - start)
+
+
 def ema(average: Any, value: Any, beta: Any, xp: Any) -> Any:
     """Exponential moving average ``beta*average + (1-beta)*value`` (torch's ``lerp`` form);
-    ``average`` is a moment of the state (updated in place under ``in_place_updates``)."""
+    ``average`` is a moment of the state (updated in place under :func:`in_place`)."""
     if _in_place(xp, beta):
         return average.lerp_(value, 1 - beta)
     if is_torch(xp) and _is_number(beta):
@@ -151,7 +192,7 @@ def ema(average: Any, value: Any, beta: Any, xp: Any) -> Any:
 
 def ema_square(average: Any, grad: Any, beta: Any, xp: Any) -> Any:
     """Second-moment average ``beta*average + (1-beta)*grad**2`` (torch's mul_/addcmul_ order);
-    ``average`` is a moment of the state (updated in place under ``in_place_updates``)."""
+    ``average`` is a moment of the state (updated in place under :func:`in_place`)."""
     if _in_place(xp, beta):
         return average.mul_(beta).addcmul_(grad, grad, value=1 - beta)
     return addcmul(average * beta, grad, grad, 1 - beta, xp)
