@@ -170,14 +170,20 @@ def addcdiv(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
 
 
 def lerp(start: Any, end: Any, weight: Any, xp: Any) -> Any:
-    """``start + weight·(end - start)`` (torch's ``lerp``, exact at ``weight`` 0 and 1); ``start``
-    is the param or a state array (updated in place under ``in_place_updates``). Schedule-free
-    AdamW's moves between its sequences are lerps in torch's code."""
+    """``start + weight·(end - start)`` as torch's ``lerp`` rounds it (from ``end`` when
+    ``|weight| >= 0.5``, so a weight of 1 gives ``end`` exactly); ``start`` is the param or a
+    state array (updated in place under ``in_place_updates``). Schedule-free AdamW's moves
+    between its sequences are lerps in torch's code."""
     if _in_place(xp, weight):
         return start.lerp_(end, weight)
     if is_torch(xp) and _is_number(weight):
         return xp.lerp(start, end, weight)
-    return start + weight * (end - start)
+    if _is_number(weight):
+        if abs(weight) < 0.5:
+            return start + weight * (end - start)
+        return end - (end - start) * (1 - weight)
+    return where(abs(weight) < 0.5, start + weight * (end - start),
+                 end - (end - start) * (1 - weight), xp)
 
 
 def ema(average: Any, value: Any, beta: Any, xp: Any) -> Any:
