@@ -151,6 +151,27 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
     Hyperparameter("dampening", 0.0, "float", "dampening of the momentum's new gradient",
                    Range(0.0, 1.0)),
     Hyperparameter("nesterov", False, "bool", "Nesterov momentum (needs momentum > 0, dampening 0)"),
+    # AdEMAMix (Pagliardini et al., arXiv:2409.03137): a slow average of the gradient beside Adam's.
+    Hyperparameter("beta3", 0.9999, "float", "β3: decay rate of AdEMAMix's slow average of the "
+                   "gradient m2 (the fast one, m1, decays with β1)", UNIT_OPEN_HIGH,
+                   "one_minus_log", (0.99, 0.99999), ("beta_3", "b3"),
+                   invalid="Invalid beta parameter at index 2: {value}"),
+    Hyperparameter("mix_alpha", 5.0, "float", "α: weight of AdEMAMix's slow average in the step, "
+                   "(m̂1 + α·m2)/(sqrt(v̂)+ε) (torch's and optax's alpha; not RMSprop's alpha)",
+                   NONNEG, "linear", (0.0, 10.0), invalid="Invalid alpha value: {value}"),
+    Hyperparameter("alpha_warmup", None, "float", "AdEMAMix: steps over which α grows linearly "
+                   "from 0 (None: α from the first step)", Range(0.0, low_open=True), "log",
+                   (1e2, 1e6), optional=True),
+    Hyperparameter("beta3_warmup", None, "float", "AdEMAMix: steps over which β3 grows from β1, "
+                   "linearly in the average's half-life (None: β3 from the first step)",
+                   Range(0.0, low_open=True), "log", (1e2, 1e6), optional=True),
+    # ADOPT (Taniguchi et al., arXiv:2411.02853), as optax.contrib.adopt.
+    Hyperparameter("use_clipping", True, "bool", "ADOPT: clip the normalized gradient "
+                   "g/max(sqrt(v), ε) to ±(t-1)^(1/4) (optax's default clip_value_fn)"),
+    # LAMB (You et al., arXiv:1904.00962).
+    Hyperparameter("decay_in_trust_ratio", True, "bool", "LAMB: the decoupled decay wd·p joins the "
+                   "update before the trust ratio ||p||/||u|| (paper, optax); False: p *= 1 - lr·wd "
+                   "first, the ratio of the Adam direction alone (Keras)"),
     Hyperparameter("alpha", 0.99, "float", "decay rate of RMSprop's squared-gradient average",
                    NONNEG, "one_minus_log", (0.9, 0.999), ("rho",)),
     Hyperparameter("centered", False, "bool", "divide by the gradient's estimated variance "
