@@ -194,6 +194,65 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
     Hyperparameter("initial_accumulator_value", 0.0, "float",
                    "starting value of Adagrad's sum of squared gradients", NONNEG),
     Hyperparameter("momentum_decay", 4e-3, "float", "NAdam's momentum schedule ψ", NONNEG),
+    # Adafactor (Shazeer & Stern, arXiv:1804.04235), as torch.optim, keras and optax spell it.
+    Hyperparameter("beta2_decay", -0.8, "float", "Adafactor: the second moment averages with "
+                   "1 - β2_t = t^beta2_decay (optax's decay_rate is its negative)",
+                   Range(-math.inf, 0.0), "linear", (-1.0, -0.5), ("beta_2_decay",),
+                   invalid="beta2_decay should be <= 0 but is: {value}"),
+    Hyperparameter("eps1", None, "float", "Adafactor: ε1, keeps the second moment away from 0 "
+                   "(see eps_clamp); None: the param dtype's machine epsilon (torch)", NONNEG,
+                   "log", (1e-30, 1e-6), ("epsilon_1",), optional=True,
+                   invalid="epsilon1 should be >= 0 but is: {value}"),
+    Hyperparameter("eps2", 1e-3, "float", "Adafactor: ε2, the least param RMS the step scales "
+                   "by, max(ε2, RMS(p))", NONNEG, "log", (1e-5, 1e-2), ("epsilon_2",),
+                   invalid="epsilon2 should be >= 0 but is: {value}"),
+    Hyperparameter("d", 1.0, "float", "Adafactor: update clipping threshold, U / max(1, RMS(U)/d) "
+                   "(inf: no clipping)", Range(1.0), "log", (1.0, 10.0),
+                   ("clip_threshold", "clipping_threshold"),
+                   invalid="Clipping threshold d should be >= 1 but is: {value}"),
+    Hyperparameter("relative_step", True, "bool", "Adafactor: step size min(lr, 1/sqrt(t)) "
+                   "(torch, Keras) rather than lr itself (optax)"),
+    Hyperparameter("param_scale", True, "bool", "Adafactor: scale the step by max(ε2, RMS(p)) "
+                   "(optax's multiply_by_parameter_scale)", aliases=("multiply_by_parameter_scale",)),
+    Hyperparameter("rms_after_decay", False, "bool", "Adafactor: RMS(p) of the step's scale is "
+                   "taken after the decoupled weight decay (Keras) rather than before it (torch)"),
+    Hyperparameter("eps_clamp", True, "bool", "torch's ε placement as a clamp. Adafactor: "
+                   "max(mean R, ε1) and max(V̂, ε1²) (torch); False: ε1 added to g² (paper, Keras, "
+                   "optax). Muon: X/max(||X||, ε) (torch); False: X/(||X|| + ε) (Keras, optax)"),
+    Hyperparameter("decay_offset", 0.0, "float", "Adafactor: the second moment's schedule counts "
+                   "steps from here (optax's decay_offset, for fine-tuning)", NONNEG),
+    Hyperparameter("min_dim_size_to_factor", 0.0, "float", "Adafactor: factor the second moment "
+                   "only when both factored axes are at least this long (optax: 128; torch: any)",
+                   NONNEG),
+    Hyperparameter("factor_axes", "last", "choice", "Adafactor: which two axes the second moment "
+                   "is factored over: last (torch, Keras) or largest (optax)", ("last", "largest")),
+    # Muon (Jordan et al., 2024): momentum orthogonalized by a Newton-Schulz iteration.
+    Hyperparameter("ns_coefficients", (3.4445, -4.7750, 2.0315), "tuple", "Muon: (a, b, c) of "
+                   "the Newton-Schulz step aX + (b·A + c·A²)X, A = XXᵀ; or one triple per step "
+                   "(optax)", aliases=("ns_coeffs",)),
+    Hyperparameter("ns_steps", 5, "float", "Muon: Newton-Schulz iterations", Range(0.0, 100.0,
+                   high_open=True), "linear", (1.0, 10.0),
+                   invalid="Number of steps must be less than 100: {value}"),
+    Hyperparameter("ns_dtype", "bfloat16", "choice", "Muon: the Newton-Schulz iteration's "
+                   "precision: bfloat16 (torch) or the param's (Keras, optax)",
+                   ("bfloat16", "param")),
+    Hyperparameter("adjust_lr_fn", None, "choice", "Muon: lr scale by shape (rows, cols): "
+                   "None/original sqrt(max(1, rows/cols)) (torch); original_transposed "
+                   "sqrt(max(1, cols/rows)) (optax); match_rms_adamw rms_rate·sqrt(max(rows, "
+                   "cols)) (Moonlight; Keras); unscaled 1",
+                   (None, "original", "original_transposed", "match_rms_adamw", "unscaled")),
+    Hyperparameter("rms_rate", 0.2, "float", "Muon: the update RMS that match_rms_adamw aims at "
+                   "(torch fixes 0.2)", NONNEG, "linear", (0.05, 0.5), ("consistent_rms",)),
+    Hyperparameter("momentum_mode", "ema", "choice", "Muon: ema: buf = μ·buf + (1-μ)·g (torch, "
+                   "optax); sum: buf = μ·buf + g (Keras); Nesterov takes one more such step",
+                   ("ema", "sum")),
+    Hyperparameter("bias_correction", False, "bool", "Muon: divide the momentum by 1-μ^t "
+                   "(optax)"),
+    Hyperparameter("adaptive", False, "bool", "Muon: scale the orthogonalized update by <M, O> "
+                   "(optax, Bernstein & Newhouse arXiv:2409.20325)"),
+    Hyperparameter("preconditioning", "frobenius", "choice", "Muon: how X is scaled before the "
+                   "iteration: frobenius (torch, Keras, optax), spectral, aol or schatten (optax)",
+                   ("frobenius", "spectral", "aol", "schatten")),
 )
 
 # The torch front end's own options: not the rule's math, but set the same ways (constructor,
