@@ -172,7 +172,8 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
     Hyperparameter("decay_in_trust_ratio", True, "bool", "LAMB: the decoupled decay wd·p joins the "
                    "update before the trust ratio ||p||/||u|| (paper, optax); False: p *= 1 - lr·wd "
                    "first, the ratio of the Adam direction alone (Keras)"),
-    Hyperparameter("alpha", 0.99, "float", "decay rate of RMSprop's squared-gradient average",
+    Hyperparameter("alpha", 0.99, "float", "decay rate of the squared-gradient average: RMSprop's "
+                   "α (Keras's rho), Adadelta's ρ (which decays its squared-update average too)",
                    NONNEG, "one_minus_log", (0.9, 0.999), ("rho",)),
     Hyperparameter("centered", False, "bool", "divide by the gradient's estimated variance "
                    "instead of its second moment (Graves 2013)"),
@@ -191,6 +192,32 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
                    "schedule_free_adamw)"),
     Hyperparameter("lr_decay", 0.0, "float", "Adagrad's learning-rate decay: lr/(1+(t-1)·lr_decay)",
                    NONNEG),
+    # Rprop (Riedmiller & Braun 1993), as torch.optim.Rprop and optax.rprop. torch checks the pair
+    # as a whole, 0 < eta_minus < 1 < eta_plus ("Invalid eta values: a, b"), so the rule's check
+    # does, and the parts accept any number here; the search intervals are the meaningful ones.
+    Hyperparameter("etas", (0.5, 1.2), "pair", "Rprop's (η-, η+): the factors a coordinate's step "
+                   "size is multiplied by when its gradient's sign flips / stays "
+                   "(0 < η- < 1 < η+)", ("eta_minus", "eta_plus")),
+    Hyperparameter("eta_minus", 0.5, "float", "Rprop's η-: step-size factor on a sign flip (< 1)",
+                   Range(-math.inf), "linear", (0.1, 0.9)),
+    Hyperparameter("eta_plus", 1.2, "float", "Rprop's η+: step-size factor while the sign stays "
+                   "(> 1)", Range(-math.inf), "linear", (1.05, 2.0)),
+    Hyperparameter("step_sizes", (1e-6, 50.0), "pair", "Rprop's (min, max) step size: each "
+                   "coordinate's step size is clamped into it", ("min_step_size", "max_step_size")),
+    Hyperparameter("min_step_size", 1e-6, "float", "Rprop's smallest step size", NONNEG, "log",
+                   (1e-9, 1e-3)),
+    Hyperparameter("max_step_size", 50.0, "float", "Rprop's largest step size", NONNEG, "log",
+                   (1e-2, 1e2)),
+    # ASGD (averaged SGD, Polyak & Juditsky 1992: a decaying step and the iterates' average), as
+    # torch.optim.ASGD: η_t = lr/(1 + λ·lr·t)^α, param *= 1 - λ·η, ax averages the iterates from t0.
+    Hyperparameter("lambd", 1e-4, "float", "ASGD's λ (torch's lambd): the decay term, "
+                   "param *= 1 - λ·η each step, and η_t = lr/(1 + λ·lr·t)^α", NONNEG, "log",
+                   (1e-6, 1e-1)),
+    Hyperparameter("eta_power", 0.75, "float", "ASGD's α (torch's ASGD alpha, not RMSprop's): the "
+                   "power of the step size's decay, η_t = lr/(1 + λ·lr·t)^α", NONNEG, "linear",
+                   (0.5, 1.0)),
+    Hyperparameter("t0", 1e6, "float", "ASGD's t0: the step from which ax averages the iterates "
+                   "(before it ax is the last iterate)", NONNEG, "log", (1.0, 1e6)),
     Hyperparameter("initial_accumulator_value", 0.0, "float",
                    "starting value of Adagrad's sum of squared gradients", NONNEG),
     Hyperparameter("momentum_decay", 4e-3, "float", "NAdam's momentum schedule ψ", NONNEG),
