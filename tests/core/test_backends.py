@@ -112,15 +112,16 @@ def test_jax_batched_hyperparameters_broadcast_like_numpy():
 
 @pytest.mark.parametrize(("name", "options"), CASES, ids=str)
 def test_torch_in_place_updates_give_the_functional_bits_and_touch_nothing_else(name, options):
-    """Under ``rules.in_place_updates()`` the torch front end's rule step writes the param and
-    moments where they are, as torch.optim does: the same bits as the functional step, the
-    gradient untouched; outside it a rule never changes its inputs."""
+    """Under the in-place namespace ``in_place(torch)`` the torch front end's rule step writes the
+    param and moments where they are, as torch.optim does: the same bits as the functional step,
+    the gradient untouched; under plain ``torch`` a rule never changes its inputs."""
     torch = pytest.importorskip("torch")
+    from adamkit.rules._numerics import in_place
     rule = rules.get(name)
     hp = rule.validate(options)
     param, grads = _data()
     functional = torch.tensor(param, dtype=torch.float32)
-    in_place = functional.clone()
+    param_in_place = functional.clone()
     f_state = rule.init(functional, hp, torch)
     i_state = {k: v.clone() for k, v in f_state.items()}
     for step, g in enumerate(grads, start=1):
@@ -128,18 +129,30 @@ def test_torch_in_place_updates_give_the_functional_bits_and_touch_nothing_else(
         inputs = (functional, dict(f_state))
         copies = (functional.clone(), {k: v.clone() for k, v in f_state.items()})
         functional, f_state = rule.update(functional, grad, f_state, step, hp, torch)
-        assert torch.equal(inputs[0], copies[0])  # outside the context: inputs unchanged
+        assert torch.equal(inputs[0], copies[0])  # plain torch: inputs unchanged
         assert all(torch.equal(v, copies[1][k]) for k, v in inputs[1].items())
         grad_before = grad.clone()
-        with rules.in_place_updates():
-            new, new_state = rule.update(in_place, grad, i_state, step, hp, torch)
+        new, new_state = rule.update(param_in_place, grad, i_state, step, hp, in_place(torch))
         assert torch.equal(grad, grad_before)
         assert torch.equal(new, functional)
-        assert (new is in_place) == (name != "radam")  # RAdam's last step is its own expression
-        if new is not in_place:
-            in_place.copy_(new)
+        assert (new is param_in_place) == (name != "radam")  # RAdam's last step: its own expression
+        if new is not param_in_place:
+            param_in_place.copy_(new)
         for key, value in new_state.items():
             assert torch.equal(value, f_state[key]), key
             if key in i_state and value is not i_state[key]:
                 i_state[key].copy_(value)
             i_state[key] = i_state.get(key, value)
+
+
+def test_the_in_place_namespace_is_torch_and_only_torch():
+    """``in_place(torch)`` forwards to torch and answers to its name (the helpers take torch's
+    primitives); wrapping it again gives the same object; any other namespace is refused."""
+    torch = pytest.importorskip("torch")
+    from adamkit.rules._numerics import in_place, is_torch
+
+    xp = in_place(torch)
+    assert is_torch(xp) and xp.__name__ == "torch" and xp.sqrt is torch.sqrt
+    assert in_place(xp) is xp and in_place(torch) is xp
+    with pytest.raises(ValueError, match="invalid namespace 'numpy'; valid: torch"):
+        in_place(np)

@@ -1,7 +1,10 @@
 """Numerics shared by every rule, on any array namespace: moment averages, gradient preparation.
 
 Written once so that no two optimizers can drift apart on these pieces. ``xp`` is ``numpy``,
-``torch``, ``jax.numpy`` or ``keras.ops``:
+``torch``, ``jax.numpy``, ``keras.ops``, or :func:`in_place` of a torch namespace. The helpers are
+pure under every namespace but that last one: under ``in_place(torch)`` those that update a
+value (a moment, the param) write the result into the param or state array they are given, as
+torch.optim's for-loop does (see "the in-place torch namespace" below). Besides:
 
 - under torch the rules call torch's own fused primitives (``lerp``, ``addcmul``, ``addcdiv``,
   ``add(alpha=)``), which round in their own order, so adamkit.torch is bitwise equal to
@@ -47,9 +50,11 @@ def compiling(xp: Any) -> bool:
 
 
 def value_of(x: Any) -> Any:
-    """A 0-dim torch tensor as a Python number (torch.optim's ``_get_value``: not while dynamo
-    traces); else ``x``."""
-    if _torch_tensor(x) and x.ndim == 0 and \
+    """A 0-dim torch tensor as a Python number (torch.optim's ``_get_value``); else ``x``.
+
+    A tensor stays one while dynamo traces (torch.compile), and when it requires grad (a step
+    with ``differentiable=True`` differentiates through it: ``.item()`` would cut the graph)."""
+    if _torch_tensor(x) and x.ndim == 0 and not x.requires_grad and \
             not sys.modules["torch"].compiler.is_compiling():
         return x.item()
     return x
@@ -172,7 +177,7 @@ def addcdiv(x: Any, a: Any, b: Any, value: Any, xp: Any) -> Any:
 def lerp(start: Any, end: Any, weight: Any, xp: Any) -> Any:
     """``start + weight·(end - start)`` as torch's ``lerp`` rounds it (from ``end`` when
     ``|weight| >= 0.5``, so a weight of 1 gives ``end`` exactly); ``start`` is the param or a
-    state array (updated in place under ``in_place_updates``). Schedule-free AdamW's moves
+    state array (updated in place under :func:`in_place`). Schedule-free AdamW's moves
     between its sequences are lerps in torch's code."""
     if _in_place(xp, weight):
         return start.lerp_(end, weight)
@@ -220,15 +225,16 @@ def as_scalar_or_array(value: Any, like: Any, xp: Any) -> Any:
     """A hyperparameter in a form that broadcasts against ``like`` in namespace ``xp``.
 
     Python floats pass through (cheapest, and what torch.optim uses). Under torch a 0-dim tensor
-    (torch's tensor ``lr``) becomes its Python value where torch.optim converts it too, and NumPy
-    arrays become tensors of ``like``'s dtype. Elsewhere NumPy arrays become arrays of ``like``'s
-    dtype; the namespace's own arrays (traced ones included) pass through.
+    (torch's tensor ``lr``) becomes its Python value where torch.optim converts it too (not while
+    dynamo traces, nor when it requires grad: see :func:`value_of`), and NumPy arrays become
+    tensors of ``like``'s dtype. Elsewhere NumPy arrays become arrays of ``like``'s dtype; the
+    namespace's own arrays (traced ones included) pass through.
     """
     if _is_number(value) or getattr(xp, "__name__", "") == "numpy":
         return value
     if is_torch(xp):
         if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-            return value if compiling(xp) else value.item()
+            return value if compiling(xp) or getattr(value, "requires_grad", False) else value.item()
         return xp.as_tensor(value, dtype=like.dtype, device=like.device)
     if isinstance(value, np.ndarray | np.generic):
         convert = getattr(xp, "asarray", None) or xp.convert_to_tensor  # jax.numpy / keras.ops

@@ -16,9 +16,13 @@ class Rule:
 
     ``init(param, hp, xp) -> state`` makes the state arrays (named as torch.optim names them, so the
     torch front end's state_dict is torch's). ``update(param, grad, state, step, hp, xp) -> (param,
-    state)`` is pure: it returns new arrays and never writes into its inputs. ``step`` is the count
-    including this update (1 on the first; a traced integer under ``jax.jit``). ``xp`` is the array
-    namespace (``numpy``, ``torch``, ``jax.numpy`` or ``keras.ops``); hyperparameters may be arrays
+    state)`` returns the new param and state. ``step`` is the count including this update (1 on
+    the first; a traced integer under ``jax.jit``). ``xp`` is the array namespace (``numpy``,
+    ``torch``, ``jax.numpy`` or ``keras.ops``), under which ``update`` is pure: it returns new
+    arrays and never writes into its inputs. The one exception is the in-place torch namespace,
+    ``xp = rules._numerics.in_place(torch)``, which a caller that owns the arrays passes to save the
+    copies: ``update`` then writes its results into the ``param`` and ``state`` arrays it is given
+    (and returns them where it did), never into ``grad`` or ``hp``. Hyperparameters may be arrays
     that broadcast against ``param`` (many configurations at once).
 
     ``takes`` names the hyperparameters (declared in :mod:`adamkit.rules.hyperparameters`);

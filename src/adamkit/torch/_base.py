@@ -32,7 +32,6 @@ place, :func:`~adamkit.torch.fused.sharding.on_shard`.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,6 +41,7 @@ from torch.optim.optimizer import _get_scalar_dtype
 
 from adamkit import clipping, rules
 from adamkit.rules import Rule
+from adamkit.rules._numerics import in_place
 from adamkit.rules.hyperparameters import OPTIONS
 from adamkit.torch import _compat, _gradients
 from adamkit.torch.fused import FusedEngine, GroupPath, StepData, codecs
@@ -260,11 +260,10 @@ class RuleOptimizer(torch.optim.Optimizer):
         real_p = _real(p)
         real_arrays = {k: _real(v) for k, v in arrays.items()}
         # Eagerly the rule writes the param and moments in place where it can, as torch.optim
-        # does (same bits); what it returns anew is copied back here. dynamo traces it functional.
-        in_place = (contextlib.nullcontext() if torch.compiler.is_compiling()
-                    else rules.in_place_updates())
-        with in_place:
-            new_p, new_arrays = self.rule.update(real_p, _real(grad), real_arrays, step, hp, torch)
+        # does (same bits): the in-place namespace says so; what it returns anew is copied back
+        # here. dynamo traces it functional (plain torch).
+        xp = torch if torch.compiler.is_compiling() else in_place(torch)
+        new_p, new_arrays = self.rule.update(real_p, _real(grad), real_arrays, step, hp, xp)
         if new_p is not real_p:
             real_p.copy_(new_p)
         if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)

@@ -8,11 +8,14 @@ functions take and return them. So there is still one definition of each rule.
 
 The namespace answers to the name ``torch`` (``rules._numerics.is_torch``): the rules' helpers
 then spell each step with torch's own fused primitives, which have foreach forms
-(``lerp``, ``addcmul``, ``addcdiv``, ``add(alpha=)``), and update the moments and the param in
-place (``in_place_updates``: ``lerp_``, ``mul_``, ``addcmul_``, ``add_``, ``addcdiv_``), as on
-the rule's torch path: the same operations in the same order, one multi-tensor launch each.
-Whatever the rule returns that is not the caller's own tensors (AMSGrad's maximum, RAdam's
-``param - move``, Adagrad's sum, ...) is copied back with ``torch._foreach_copy_``.
+(``lerp``, ``addcmul``, ``addcdiv``, ``add(alpha=)``). :func:`step_foreach` passes it as
+``in_place(FOREACH)`` (``rules._numerics.in_place``), the in-place namespace: so the rule is not
+pure here, by the caller's explicit leave: the helpers write the new moments and param into the
+TensorLists of param and state they are given (``lerp_``, ``mul_``, ``addcmul_``, ``add_``,
+``addcdiv_``), as on the rule's torch path: the same operations in the same order, one
+multi-tensor launch each. Whatever the rule returns that is not the caller's own tensors
+(AMSGrad's maximum, RAdam's ``param - move``, Adagrad's sum, ...) is copied back with
+``torch._foreach_copy_``. The gradients are never written.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import torch
 
-from adamkit.rules import in_place_updates
+from adamkit.rules._numerics import in_place
 from adamkit.rules._rule import Rule
 
 Scalar = float | int
@@ -82,7 +85,7 @@ class TensorList:
     def __neg__(self) -> TensorList:
         return TensorList(torch._foreach_neg(self.tensors))
 
-    # -- in place (the rules' helpers under in_place_updates) -----------------------------------
+    # -- in place (the rules' helpers under the in_place(FOREACH) namespace) ---------------------
 
     def mul_(self, other: Any) -> TensorList:
         torch._foreach_mul_(self.tensors, _operand(other))
@@ -196,9 +199,9 @@ def step_foreach(rule: Rule, params: list[torch.Tensor], grads: list[torch.Tenso
     state: dict[str, Any] = {}
     for key in keys:
         state[key] = states[0][key] if key in scalar_keys else TensorList([s[key] for s in states])
-    with torch.no_grad(), in_place_updates():
+    with torch.no_grad():  # writes into params and state (in_place): the namespace says so
         new_param, new_state = rule.update(TensorList(params), TensorList(grads), state, step, hp,
-                                           FOREACH)
+                                           in_place(FOREACH))
         _copy_back(params, new_param)
         for key, value in new_state.items():
             if key in scalar_keys:
