@@ -1,0 +1,101 @@
+"""Numerics of the matrix optimizers (Adafactor, Muon) on any array namespace.
+
+These optimizers reduce a whole tensor to a scalar (an RMS, a Frobenius norm) inside the step.
+torch.optim reads those scalars back as Python floats (``.item()``) and does the scalar arithmetic
+in float64, so under torch (not while dynamo traces) the helpers here do the same, for the same
+bits; elsewhere (NumPy, jax.numpy under ``jit``, keras.ops) the scalars stay arrays of the
+namespace, so nothing branches on a value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from adamkit.rules._numerics import _is_number, compiling, is_torch
+
+
+def eager_torch(xp: Any) -> bool:
+    """torch outside dynamo: scalars may be read back as Python floats, as torch.optim does."""
+    return is_torch(xp) and not compiling(xp)
+
+
+def size(x: Any) -> int:
+    """The number of elements (a Python int: shapes are static under ``jit``)."""
+    return math.prod(tuple(x.shape))
+
+
+def norm(x: Any, xp: Any) -> Any:
+    """The 2-norm of all of ``x``: a Python float under eager torch (torch's ``x.norm(2).item()``),
+    else a 0-dim array of the namespace."""
+    if eager_torch(xp):
+        return x.norm(2).item()
+    return xp.sqrt(xp.sum(x * x))
+
+
+def rms(x: Any, xp: Any) -> Any:
+    """Root mean square of all of ``x`` (torch's ``x.norm(2).item() / numel**0.5`` under torch)."""
+    if eager_torch(xp):
+        return x.norm(2).item() / (x.numel() ** 0.5)
+    return xp.sqrt(xp.mean(x * x))
+
+
+def maximum(a: Any, b: Any, xp: Any) -> Any:
+    """``max(a, b)`` of two scalars: Python's on Python numbers, the namespace's otherwise."""
+    if _is_number(a) and _is_number(b):
+        return max(a, b)
+    return xp.maximum(a, b)
+
+
+def minimum(a: Any, b: Any, xp: Any) -> Any:
+    """``min(a, b)`` of two scalars: Python's on Python numbers, the namespace's otherwise."""
+    if _is_number(a) and _is_number(b):
+        return min(a, b)
+    return xp.minimum(a, b)
+
+
+def as_float(step: Any) -> Any:
+    """A step count as a float: a Python float from an int, an array's float otherwise."""
+    if isinstance(step, int | np.integer):
+        return float(step)
+    return step * 1.0
+
+
+def machine_eps(x: Any, xp: Any) -> float:
+    """The machine epsilon of ``x``'s dtype (torch's ``finfo(param.dtype).eps``)."""
+    finfo = getattr(xp, "finfo", None)
+    if finfo is not None and not hasattr(xp, "convert_to_tensor"):  # numpy, torch, jax.numpy
+        return float(finfo(x.dtype).eps)
+    from keras import backend  # keras.ops: a backend tensor, a dtype keras names
+
+    return float(np.finfo(backend.standardize_dtype(x.dtype)).eps)
+
+
+def swap_last(x: Any, xp: Any) -> Any:
+    """``x`` with its last two axes swapped (a matrix's transpose)."""
+    if x.ndim == 2:
+        return x.T
+    axes = list(range(x.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return xp.transpose(x, axes) if not is_torch(xp) else x.transpose(-2, -1)
+
+
+# -- bfloat16 ---------------------------------------------------------------------------------------
+#
+# torch's Muon runs its Newton-Schulz iteration in bfloat16 whatever the param's dtype. torch,
+# jax.numpy and keras.ops have the dtype; NumPy has not, so the NumPy reference emulates it: every
+# value torch holds in bfloat16 is computed in float32 and rounded to the nearest bfloat16 (ties to
+# even), the rounding torch's conversion does. Matrix products are computed in float32 and rounded
+# once, as torch's CPU kernels accumulate bfloat16 products in float32.
+
+
+def round_bf16(x: np.ndarray) -> np.ndarray:
+    """``x`` (any float array) rounded to bfloat16's 8-bit significand, returned as float32."""
+    f = np.ascontiguousarray(x, dtype=np.float32)
+    bits = f.view(np.uint32)
+    rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) \
+        & np.uint32(0xFFFF0000)
+    out = rounded.view(np.float32)
+    return np.where(np.isnan(f), f, out)
