@@ -42,6 +42,27 @@ def server():
     assert not any("Traceback" in line for line in log), "".join(log)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, once per session (each launch costs seconds on a shared machine)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def ready(pg, n: int, timeout: float = 30000) -> None:
+    """Wait until the page has drawn n runs and measured its latency."""
+    pg.wait_for_function(f"window.adamkitApp && window.adamkitApp.runs.filter(Boolean).length == {n}"
+                         " && window.adamkitApp.latency !== null", timeout=timeout)
+
+
 def post(url: str, body, raw: bytes | None = None, timeout: float = 60) -> tuple[int, dict | bytes]:
     """(status, parsed JSON or bytes) of a POST; 4xx/5xx are returned, not raised."""
     data = raw if raw is not None else json.dumps(body).encode()

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.web.conftest import ARTIFACTS
+from tests.web.conftest import ARTIFACTS, ready
 
 from adamkit.lab import run
-
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -36,11 +23,6 @@ def page(browser, server, request):
     pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     pg.close()
     assert not errors, errors
-
-
-def ready(pg, n):
-    pg.wait_for_function(f"window.adamkitApp && window.adamkitApp.runs.filter(Boolean).length == {n}"
-                         " && window.adamkitApp.latency !== null", timeout=30000)
 
 
 def drawn(pg, k=0):

@@ -41,17 +41,21 @@ DENOMINATORS = {
 
 
 def step(body: dict) -> dict:
-    """Step ``step`` (1 = the first update) of ``optimizer`` on the race's function from its start.
+    """Step ``step`` (1 = the first update, at most ``steps``) of ``optimizer`` on the race's
+    function from its start.
 
     Returns the point before and after, f there, the gradient, every state array before and after
     (per coordinate, or one number for a per-step scalar such as NAdam's ``mu_product``), the
     rule's formula (its module's first literal block), and for the Adam family ``adam``: the
     seeds' sequence with its numbers.
     """
-    inputs.only(body, {"function", "start", "optimizer", "step"}, "step")
+    inputs.only(body, {"function", "start", "steps", "optimizer", "step"}, "step")
     fn = api.function(body)
     start = fn.start if body.get("start") is None else inputs.point(body["start"], "start", fn.dim)
-    t = inputs.integer(body.get("step", 1), "step", 1, LIMITS["steps"], "steps")
+    # the race's length, when given, bounds the step (the page sends its race's setup as it is)
+    steps = inputs.integer(body.get("steps", LIMITS["steps"]), "steps", 1, LIMITS["steps"], "steps")
+    t = inputs.integer(body.get("step", 1), "step", 1, steps,
+                       "steps" if steps == LIMITS["steps"] else None)
     given = body.get("optimizer")
     if not isinstance(given, dict):
         raise BadRequest("optimizer must be an object like {\"name\": \"adam\", \"hyperparameters\": {...}}")
@@ -64,7 +68,7 @@ def step(body: dict) -> dict:
     if "beta1" in settings or "beta2" in settings:
         b1, b2 = rule.defaults["betas"]
         settings["betas"] = (settings.pop("beta1", b1), settings.pop("beta2", b2))
-    opt = ak_numpy.BY_RULE[rule.name](**settings)  # validates: adamkit's one-line errors
+    opt = ak_numpy.for_rule(rule.name)(**settings)  # validates: adamkit's one-line errors
 
     params = np.asarray(start, dtype=np.float64).reshape(1, fn.dim).copy()
     with np.errstate(all="ignore"):  # a diverging path overflows on its way; reported below

@@ -38,7 +38,7 @@ const Controls = (() => {
     el.className = "card";
     el.style.borderLeftColor = info.color;
     el.innerHTML = `<header><span class="name" style="color:${info.color}">${info.name}</span>` +
-      `<span class="muted">${info.doc}</span><button class="remove" title="remove">✕</button></header>`;
+      `<span class="muted">${info.doc}</span><button class="remove" title="remove" aria-label="remove ${info.name}">✕</button></header>`;
     el.querySelector(".remove").onclick = onRemove;
     for (const key of info.sliders) {
       const decl = meta.hyperparameters[key];
@@ -49,6 +49,7 @@ const Controls = (() => {
       if (decl.kind === "choice") {
         const select = document.createElement("select");
         select.name = key;
+        select.setAttribute("aria-label", `${info.name} ${key}`);
         const choices = (info.choices && info.choices[key]) || decl.choices;  // the rule's own, if narrowed
         for (const c of choices) select.add(new Option(c, c, false, c === entry.hp[key]));
         select.onchange = () => { entry.hp[key] = select.value; onChange(); };
@@ -58,11 +59,15 @@ const Controls = (() => {
         input.type = "range"; input.min = 0; input.max = STEPS; input.name = key;
         const map = scale(decl, entry.hp[key]);
         input.value = map.toPos(entry.hp[key]);
+        // a screen reader names the slider and reads the hyperparameter's value, not the position
+        input.setAttribute("aria-label", `${info.name} ${key}`);
+        input.setAttribute("aria-valuetext", show(entry.hp[key]));
         const out = document.createElement("output");
         out.textContent = show(entry.hp[key]);
         input.oninput = () => {
           entry.hp[key] = Number(map.toValue(Number(input.value)).toPrecision(6));
           out.textContent = show(entry.hp[key]);
+          input.setAttribute("aria-valuetext", out.textContent);
           onChange();
         };
         row.append(input, out);
@@ -100,5 +105,66 @@ const Controls = (() => {
       `</table>`;
   }
 
-  return { card, result, internalsTable, scale, show };
+  // --- step through one update (data from /api/step) ---------------------------------------------
+  // Numbers in five significant digits; the exact values stay in app.update for the tests.
+  const num = (v) => (v === null || v === undefined ? "–" : v === 0 ? "0" :
+    (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(4) : Number(v.toPrecision(5)).toString()));
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+
+  // One row: a name, the formula with this step's numbers, a cell per coordinate (or one number).
+  function row(name, what, values, dim, cls = () => "", key = "") {
+    const cells = values === null ? `<td class="num" colspan="${dim}">–</td>`
+      : values.length === 1 && dim > 1 ? `<td class="num" colspan="${dim}" data-key="${key}" data-i="0">${num(values[0])}</td>`
+        : values.map((v, i) => `<td class="num ${cls(i)}" data-key="${key}" data-i="${i}">${num(v)}</td>`).join("");
+    return `<tr><th scope="row">${name}</th><td class="what">${esc(what)}</td>${cells}</tr>`;
+  }
+
+  // The update at step t, as the source documents write Adam's: g, m, v, m̂ and v̂, then the step.
+  // Other rules: their formula (the rule module's own), their state before and after, the step.
+  function updateTable(node, u) {
+    const dim = u.dim, coords = ["x", "y"].slice(0, dim), t = u.step;
+    const head = `<tr><th></th><th></th>${coords.map((c) => `<th scope="col" class="num">${c}</th>`).join("")}</tr>`;
+    const lines = [row("θ", `point before step ${t}, f = ${num(u.value)}`, u.point, dim, undefined, "point"),
+      row("g", "∇f(θ), the gradient", u.gradient, dim, undefined, "gradient")];
+    let note = "", formula = "";
+    const a = u.adam;
+    if (a) {
+      const same = a.gradient_used.every((v, i) => v === u.gradient[i]);
+      if (!same) lines.push(row("g", "with maximize's sign / L2 weight decay", a.gradient_used, dim, undefined, "gradient_used"));
+      const b1 = num(a.beta1), b2 = num(a.beta2);
+      lines.push(row("m", `previous m`, a.m_prev, dim, undefined, "m_prev"),
+        row("m", `${b1}·m + ${num(1 - a.beta1)}·g`, a.m, dim, undefined, "m"),
+        row("v", `previous v`, a.v_prev, dim, undefined, "v_prev"),
+        row("v", `${b2}·v + ${num(1 - a.beta2)}·g²`, a.v, dim, undefined, "v"));
+      if (a.v_max) lines.push(row("v", "max(previous max, v) (AMSGrad)", a.v_max, dim, undefined, "v_max"));
+      lines.push(row("1 − β1^t", `1 − ${b1}^${t}`, [a.bias_correction1], dim, undefined, "bias_correction1"),
+        row("1 − β2^t", `1 − ${b2}^${t}`, [a.bias_correction2], dim, undefined, "bias_correction2"),
+        row("m̂", `m / ${num(a.bias_correction1)}`, a.m_hat, dim, undefined, "m_hat"),
+        row("v̂", `v / ${num(a.bias_correction2)}`, a.v_hat, dim, undefined, "v_hat"),
+        row("divisor", `${a.denominator_formula}, ε = ${num(a.eps)}`, a.denominator, dim, undefined, "denominator"));
+      const mattered = (i) => (a.eps_share[i] !== null && a.eps_share[i] >= 0.01 ? "eps" : "");
+      lines.push(row("ε share", "of the divisor", a.eps_share, dim, mattered, "eps_share"),
+        row("lr / divisor", `per-coordinate step size, lr = ${num(a.lr)}`, a.effective_lr, dim, undefined, "effective_lr"),
+        row("step", "−lr · m̂ / divisor", a.update, dim, undefined, "update"));
+      const where = coords.filter((c, i) => mattered(i));
+      const ruled = coords.filter((c, i) => a.eps_dominates[i]);
+      note = where.length
+        ? `ε mattered at ${where.join(", ")}: it is ≥ 1% of the divisor there` +
+          (ruled.length ? ` (over half at ${ruled.join(", ")}: Adam moves like momentum SGD with step lr/ε)` : "") + "."
+        : "ε made no difference here: under 1% of the divisor for every coordinate.";
+    } else {
+      formula = u.formula ? `<pre>${esc(u.formula)}</pre>` : "";
+      for (const key of u.state_keys) {
+        const before = u.state_before[key], after = u.state_after[key];
+        lines.push(row(key, "before", before === undefined ? null : before, dim, undefined, `before.${key}`),
+          row(key, "after", after === undefined ? null : after, dim, undefined, `after.${key}`));
+      }
+      if (!u.state_keys.length) note = `${u.optimizer} keeps no state with these settings: the step is −lr·g.`;
+    }
+    lines.push(row("θ change", "θ after − θ before", u.change, dim, undefined, "change"),
+      row("θ", `point after step ${t}, f = ${num(u.next_value)}`, u.next_point, dim, undefined, "next_point"));
+    node.innerHTML = formula + `<table>${head}${lines.join("")}</table>` + (note ? `<p class="note">${esc(note)}</p>` : "");
+  }
+
+  return { card, result, internalsTable, updateTable, scale, show, num };
 })();

@@ -15,6 +15,14 @@ const Draw = (() => {
     };
   }
 
+  // A font of `size` CSS pixels as the canvas is shown: a canvas scaled down to a phone's column
+  // draws its labels larger in its own pixels, so they stay readable (never smaller than drawn).
+  function font(canvas, size) {
+    const shown = canvas.getBoundingClientRect().width;
+    const k = shown > 0 ? Math.max(1, canvas.width / shown) : 1;
+    return `${Math.round(size * k)}px sans-serif`;
+  }
+
   // index of the band between contour levels that v falls in (binary search)
   function band(levels, v) {
     let lo = 0, hi = levels.length;
@@ -66,7 +74,7 @@ const Draw = (() => {
     ctx.moveTo(x + r, y - r); ctx.lineTo(x - r, y + r); ctx.stroke();
   }
 
-  function arrow(ctx, x, y, dx, dy, color, label) {
+  function arrow(ctx, x, y, dx, dy, color, label, labelFont = "11px sans-serif") {
     const len = Math.hypot(dx, dy);
     if (!(len > 0.5)) return;
     ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 2;
@@ -76,7 +84,7 @@ const Draw = (() => {
     ctx.lineTo(x + dx - 9 * Math.cos(a - 0.4), y + dy - 9 * Math.sin(a - 0.4));
     ctx.lineTo(x + dx - 9 * Math.cos(a + 0.4), y + dy - 9 * Math.sin(a + 0.4));
     ctx.fill();
-    ctx.font = "11px sans-serif"; ctx.fillText(label, x + dx + 4, y + dy - 4);
+    ctx.font = labelFont; ctx.fillText(label, x + dx + 4, y + dy - 4);
   }
 
   // The map: surface, minima, start, every path up to step t, heads, divergence marks, and for
@@ -114,18 +122,21 @@ const Draw = (() => {
         // the real step is -update; it is scaled up to stay visible, as the label says
         const sx = T.px(head[0]) - T.px(head[0] - u[0]), sy = T.py(head[1]) - T.py(head[1] - u[1]);
         const grow = 40 / Math.max(Math.hypot(sx, sy), 1e-12);
-        arrow(ctx, T.px(head[0]), T.py(head[1]), -sx * grow, -sy * grow, "#c00", `step ×${grow.toPrecision(2)}`);
+        arrow(ctx, T.px(head[0]), T.py(head[1]), -sx * grow, -sy * grow, "#c00", `step ×${grow.toPrecision(2)}`, font(canvas, 11));
         const mx = T.px(m[0]) - T.px(0), my = T.py(m[1]) - T.py(0);
         const mg = 30 / Math.max(Math.hypot(mx, my), 1e-12);
-        arrow(ctx, T.px(head[0]), T.py(head[1]), -mx * mg, -my * mg, "#555", "−m̂ (direction)");
+        arrow(ctx, T.px(head[0]), T.py(head[1]), -mx * mg, -my * mg, "#555", "−m̂ (direction)", font(canvas, 11));
       }
     });
     for (const m of fn.minima) star(ctx, T.px(m[0]), T.py(m[1]), 11);  // above the paths
     ctx.beginPath(); ctx.arc(T.px(start[0]), T.py(start[1]), 6, 0, 2 * Math.PI);
     ctx.fillStyle = "#000"; ctx.fill();
-    ctx.fillStyle = "#fff"; ctx.fillRect(4, canvas.height - 20, 250, 16);
-    ctx.fillStyle = "#333"; ctx.font = "12px sans-serif";
-    ctx.fillText(`x ∈ [${fn.window[0]}], y ∈ [${fn.window[1]}]; ★ minimum, ● start`, 8, canvas.height - 8);
+    const key = `x ∈ [${fn.window[0]}], y ∈ [${fn.window[1]}]; ★ minimum, ● start`;
+    ctx.font = font(canvas, 12);
+    const size = parseInt(ctx.font, 10), wide = ctx.measureText(key).width;
+    ctx.fillStyle = "#fff"; ctx.fillRect(4, canvas.height - size - 10, wide + 8, size + 6);
+    ctx.fillStyle = "#333";
+    ctx.fillText(key, 8, canvas.height - 8);
   }
 
   // 1-D functions: the seeds' picture, f(x) with the iterates on the curve
@@ -163,14 +174,14 @@ const Draw = (() => {
     const L = 46, B = 24, W = canvas.width - L - 6, H = canvas.height - B - 8;
     const px = (s) => L + (s / Math.max(steps, 1)) * W, py = (w) => 8 + H - ((w - lo) / (hi - lo)) * H;
     ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.strokeRect(L, 8, W, H);
-    ctx.fillStyle = "#333"; ctx.font = "11px sans-serif";
+    ctx.fillStyle = "#333"; ctx.font = font(canvas, 11);
     const ticks = log ? Math.max(1, Math.ceil((hi - lo) / 6)) : (hi - lo) / 5;
     for (let w = log ? Math.ceil(lo) : lo; w <= hi + 1e-9; w += ticks) {
       ctx.fillText(log ? `1e${Math.round(w)}` : w.toPrecision(3), 2, py(w) + 4);
       ctx.strokeStyle = "#eee"; ctx.beginPath(); ctx.moveTo(L, py(w)); ctx.lineTo(L + W, py(w)); ctx.stroke();
     }
     ctx.fillText(log ? "f − f* (log scale) per step" : "f per step", L + 4, 20);
-    ctx.fillText(`step ${steps}`, L + W - 50, canvas.height - 6);
+    ctx.textAlign = "right"; ctx.fillText(`step ${steps}`, L + W, canvas.height - 6); ctx.textAlign = "left";
     for (const run of runs) {
       if (!run) continue;
       ctx.strokeStyle = run.color; ctx.lineWidth = 1.6; ctx.setLineDash(run.dash ? [6, 4] : []);
