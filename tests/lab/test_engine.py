@@ -12,7 +12,7 @@ from adamkit.lab.engine import OPTIMIZERS, optimizer_spec, run
 def single_run(fn_name, rule_name, start, steps, **hp):
     """The reference: one configuration, the front end used as the seeds' class is used."""
     fn = F.get(fn_name)
-    opt = ak.BY_RULE[rule_name](**hp)
+    opt = ak.for_rule(rule_name)(**hp)
     p = np.array(start, dtype=float)
     path = [p.copy()]
     for _ in range(steps):
@@ -189,7 +189,7 @@ def test_internals_after_the_loop_equal_opt_internals_at_every_step(optimizer, h
     full = {**fixed, **hp}
     full.setdefault("lr", fn.default_lr(family))
     checked, _, C = _batch_hyperparameters(full, rules.get(rule_name), optimizer)
-    opt = ak.BY_RULE[rule_name](**{k: _column(v, C) for k, v in checked.items()})
+    opt = ak.for_rule(rule_name)(**{k: _column(v, C) for k, v in checked.items()})
     params = np.broadcast_to(np.asarray(fn.start, float), (C, 2)).copy()
     with np.errstate(all="ignore"):
         for t in range(steps):

@@ -24,10 +24,23 @@ if "keras" not in sys.modules and "KERAS_BACKEND" not in os.environ \
             os.environ["KERAS_BACKEND"] = _backend
             break
 
-from adamkit.keras._base import RuleOptimizer
-from adamkit.keras.callbacks import EffectiveStepSizes
-from adamkit.keras.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, Nadam, RAdam, RMSprop
-from adamkit.keras.schedules import AdamkitSchedule
+from typing import Any  # noqa: E402
 
-__all__ = ["RuleOptimizer", "Adam", "AdamW", "Adamax", "Nadam", "RAdam", "SGD", "RMSprop",
-           "Adagrad", "AdamkitSchedule", "EffectiveStepSizes"]
+from adamkit import registry  # noqa: E402
+from adamkit.keras._base import RuleOptimizer  # noqa: E402
+from adamkit.keras.callbacks import EffectiveStepSizes  # noqa: E402
+from adamkit.keras.optimizers import class_named  # noqa: E402
+from adamkit.keras.schedules import AdamkitSchedule  # noqa: E402
+
+# Every class is built from its declaration (adamkit.registry); one declared later is here too.
+globals().update({name: class_named(name) for name in registry.api_names("keras")})
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return class_named(name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+__all__ = ["RuleOptimizer", "AdamkitSchedule", "EffectiveStepSizes", *registry.api_names("keras")]

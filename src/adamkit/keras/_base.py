@@ -54,14 +54,15 @@ class RuleOptimizer(keras.optimizers.Optimizer):
     Keras's base options (``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``,
     ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``, ``loss_scale_factor``,
     ``gradient_accumulation_steps``, ``name``) through ``**options``. ``schedule`` is an
-    :mod:`adamkit.schedules` factor: ``lr_t = learning_rate · schedule(t)``.
+    :mod:`adamkit.schedules` factor: ``lr_t = learning_rate · schedule(t)``. ``fixed`` are the
+    rule's settings the class fixes (Keras's Nadam schedule).
     """
 
     rule: Rule
-    fixed: dict[str, Any] = {}  # the rule's settings a class fixes (Keras's Nadam schedule)
 
     def __init__(self, learning_rate: Any, keras_arguments: dict[str, Any], *,
-                 schedule: Any = None, weight_decay_mode: str = "decoupled", **options: Any) -> None:
+                 schedule: Any = None, weight_decay_mode: str = "decoupled",
+                 fixed: dict[str, Any] | None = None, **options: Any) -> None:
         if schedule is not None:
             learning_rate = AdamkitSchedule(learning_rate, schedule)
         super().__init__(learning_rate=learning_rate, **options)
@@ -72,7 +73,7 @@ class RuleOptimizer(keras.optimizers.Optimizer):
         for key, value in keras_arguments.items():  # optimizer.beta_1 etc., as Keras's classes
             setattr(self, key, value)
         self.hyperparameters = self.rule.validate({
-            **keras_arguments, **self.fixed, "lr": base_lr, "weight_decay": self.weight_decay or 0.0,
+            **keras_arguments, **(fixed or {}), "lr": base_lr, "weight_decay": self.weight_decay or 0.0,
             "weight_decay_mode": weight_decay_mode})
 
     def build(self, var_list: list) -> None:

@@ -1,10 +1,14 @@
-"""Keras 3 optimizers by Keras's names, arguments and defaults, each an adamkit rule underneath.
+"""The Keras classes, built from the registry: each optimizer's ``keras`` spelling, one class each.
 
-The only change to a Keras program is the import. Conventions, named where they differ from
-``keras.optimizers``:
+The only change to a Keras program is the import. A declaration's ``Api.signature`` is Keras's
+argument list (``learning_rate=0.001, beta_1=0.9, ...``, by Keras's names, which the vocabulary
+knows as aliases); the class built here takes exactly those, then ``schedule=`` (an
+:mod:`adamkit.schedules` factor), ``weight_decay_mode=`` (``"decoupled"``, Keras's, by default) and
+Keras's base options (``weight_decay``, ``clipnorm``, ``use_ema``, ...). Conventions, named where they
+differ from ``keras.optimizers`` (each declaration's ``Api`` says which settings it fixes):
 
-- ``Adam``/``AdamW``: ``eps_mode="hat"`` (default) is Keras's "epsilon hat", so they equal
-  Keras's to float32 rounding; ``eps_mode="paper"`` is Algorithm 1 and torch.optim.Adam.
+- ``Adam``/``AdamW``: ``eps_mode="hat"`` (default) is Keras's "epsilon hat", so they equal Keras's
+  to float32 rounding; ``eps_mode="paper"`` is Algorithm 1 and torch.optim.Adam.
 - ``Nadam``: Keras's momentum schedule ``μ_t = β1(1 - 0.5·0.96^t)`` (torch's with
   ``momentum_decay=1``) and ε added to ``sqrt(v̂)``, as Keras: equal to Keras's.
 - ``SGD``: torch's form ``buf = momentum·buf + g; param -= lr·buf``; Keras keeps ``lr`` inside
@@ -15,114 +19,97 @@ The only change to a Keras program is the import. Conventions, named where they 
   ``eps_mode="paper"`` is torch's ``max(β2·u, |g| + ε)``.
 - ``RAdam`` (Keras has none): torch's RAdam, ε in the "hat" place as torch has it.
 
-Every class also takes ``schedule=`` (an :mod:`adamkit.schedules` factor) and
-``weight_decay_mode=`` (``"decoupled"``, Keras's, by default), and Keras's base options.
+``Api.traits["subclass_of"]`` makes one class derive from another (Keras's AdamW is an Adam);
+``Api.base`` names a mixin placed first in the bases.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import keras
 
-from adamkit import rules
+from adamkit import registry
 from adamkit.keras._base import RuleOptimizer
+from adamkit.rules._declaration import Api, Declaration
+
+# keras.optimizers.Optimizer's own arguments: they go to Keras's base class, not to the rule.
+BASE_OPTIONS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
+                "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                "gradient_accumulation_steps", "name")
 
 _register = keras.saving.register_keras_serializable(package="adamkit")
 
 
-@_register
-class Adam(RuleOptimizer):
-    """Adam, as ``keras.optimizers.Adam`` (rule :mod:`adamkit.rules.adam`)."""
+class DeclaredOptimizer(RuleOptimizer):
+    """A class built from a declaration: binds Keras's signature and hands the rule its settings."""
 
-    rule = rules.get("adam")
+    api: Api
+    signature: inspect.Signature
 
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, *, eps_mode: str = "hat",
-                 **options: Any) -> None:
-        super().__init__(learning_rate, {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-                                         "amsgrad": amsgrad, "eps_mode": eps_mode}, **options)
-
-
-@_register
-class AdamW(Adam):
-    """AdamW, as ``keras.optimizers.AdamW``: Adam with decoupled weight decay 0.004."""
-
-    def __init__(self, learning_rate: Any = 0.001, weight_decay: float = 0.004,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-                 amsgrad: bool = False, **options: Any) -> None:
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad,
-                         weight_decay=weight_decay, **options)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{type(self).__name__}.__init__(): {exc}") from None
+        bound.apply_defaults()
+        given = dict(bound.arguments)
+        options = given.pop("options")
+        options.update({k: given.pop(k) for k in BASE_OPTIONS if k in given})
+        learning_rate = given.pop("learning_rate")
+        for own in ("schedule", "weight_decay_mode"):
+            options[own] = given.pop(own)
+        arguments = self.api.translate(given) if self.api.translate else given
+        RuleOptimizer.__init__(self, learning_rate, arguments, fixed=dict(self.api.fixed), **options)
 
 
-@_register
-class Adamax(RuleOptimizer):
-    """Adamax, as ``keras.optimizers.Adamax`` (rule ``adamax``; ``eps_mode="paper"``: torch's)."""
-
-    rule = rules.get("adamax")
-
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, *, eps_mode: str = "hat", **options: Any) -> None:
-        super().__init__(learning_rate, {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-                                         "eps_mode": eps_mode}, **options)
+def signature_of(api: Api) -> inspect.Signature:
+    """Keras's parameters, then ``schedule``, ``weight_decay_mode`` and Keras's base options."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    own = api.parameters()
+    names = {p.name for p in own}
+    extra = [inspect.Parameter(n, keyword, default=d)
+             for n, d in (("schedule", None), ("weight_decay_mode", "decoupled")) if n not in names]
+    return inspect.Signature([*own, *extra, inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)])
 
 
-@_register
-class Nadam(RuleOptimizer):
-    """Nadam, as ``keras.optimizers.Nadam`` (rule ``nadam`` with Keras's momentum schedule)."""
+def build(declaration: Declaration) -> type[RuleOptimizer]:
+    """The ``adamkit.keras`` class of ``declaration`` (its ``keras`` Api), serializable by Keras."""
+    api = declaration.keras
+    assert api is not None
+    parent: type = DeclaredOptimizer
+    if "subclass_of" in api.traits:
+        parent = class_named(api.traits["subclass_of"])
+    bases = (parent,) if api.base is None else (api.resolve_base(), parent)
+    signature = signature_of(api)
+    peer = f"as ``{api.peer}``" if api.peer else "with Keras's names (Keras has none)"
+    doc = (f"{declaration.doc}, {peer}: rule :mod:`adamkit.rules.{declaration.rule.name}`.\n\n"
+           f"Arguments: ``{signature}``.")
+    cls = type(api.name, bases, {"rule": declaration.rule, "api": api, "signature": signature,
+                                 "__doc__": doc, "__module__": "adamkit.keras"})
+    self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
-    rule = rules.get("nadam")
-    fixed = {"momentum_decay": 1.0}  # Keras: μ_t = β1·(1 - 0.5·0.96^t)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        DeclaredOptimizer.__init__(self, *args, **kwargs)
 
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **options: Any) -> None:
-        super().__init__(learning_rate, {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon},
-                         **options)
-
-
-@_register
-class RAdam(RuleOptimizer):
-    """RAdam (Liu et al.), torch's rule with Keras-style names; Keras has no RAdam."""
-
-    rule = rules.get("radam")
-
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **options: Any) -> None:
-        super().__init__(learning_rate, {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon},
-                         **options)
-
-
-@_register
-class SGD(RuleOptimizer):
-    """SGD, as ``keras.optimizers.SGD`` (rule ``sgd``, torch's momentum form)."""
-
-    rule = rules.get("sgd")
-
-    def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
-                 **options: Any) -> None:
-        super().__init__(learning_rate, {"momentum": momentum, "nesterov": nesterov}, **options)
+    __init__.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_, *signature.parameters.values()])
+    __init__.__qualname__ = f"{api.name}.__init__"
+    cls.__init__ = __init__  # type: ignore[misc]
+    return _register(cls)
 
 
-@_register
-class RMSprop(RuleOptimizer):
-    """RMSprop, as ``keras.optimizers.RMSprop`` (rule ``rmsprop``; ``eps_mode="paper"``: torch's)."""
-
-    rule = rules.get("rmsprop")
-
-    def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, *, eps_mode: str = "root",
-                 **options: Any) -> None:
-        super().__init__(learning_rate, {"rho": rho, "momentum": momentum, "epsilon": epsilon,
-                                         "centered": centered, "eps_mode": eps_mode}, **options)
+_BUILT: dict[str, tuple[Declaration, type]] = {}
 
 
-@_register
-class Adagrad(RuleOptimizer):
-    """Adagrad, as ``keras.optimizers.Adagrad`` (rule ``adagrad``; ``eps_mode="paper"``: torch's)."""
-
-    rule = rules.get("adagrad")
-
-    def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7, *, eps_mode: str = "root", **options: Any) -> None:
-        super().__init__(learning_rate, {"initial_accumulator_value": initial_accumulator_value,
-                                         "epsilon": epsilon, "eps_mode": eps_mode}, **options)
+def class_named(name: str) -> type[RuleOptimizer]:
+    """The class called ``name`` (``"Adam"``), built once per declaration; an AttributeError when
+    no declaration spells its Keras class so."""
+    declaration = registry.by_api("keras", name)
+    if declaration is None:
+        raise AttributeError(name)
+    cached = _BUILT.get(name)
+    if cached is None or cached[0] is not declaration:
+        cached = _BUILT[name] = (declaration, build(declaration))
+    return cached[1]  # type: ignore[return-value]

@@ -8,10 +8,10 @@
 - ``adamkit.lab.cli``: ``adamkit race``, ``adamkit phase``, ``adamkit functions``.
 """
 
-from adamkit.lab.engine import OPTIMIZERS, RunResult, run
+from adamkit.lab.engine import RunResult, optimizer_names, run
 from adamkit.lab.functions import FUNCTIONS, TestFunction
 
-__all__ = ["run", "RunResult", "OPTIMIZERS", "FUNCTIONS", "TestFunction"]  # widget: lazy, below
+__all__ = ["run", "RunResult", "optimizer_names", "FUNCTIONS", "TestFunction"]  # widget: lazy, below
 
 
 def __getattr__(name: str):
@@ -21,4 +21,6 @@ def __getattr__(name: str):
 
         globals()["widget"] = widget  # the function, over the submodule Python has just bound
         return widget
+    if name == "OPTIMIZERS":  # every optimizer the lab knows, read from the registry when asked
+        return optimizer_names()
     raise AttributeError(f"module 'adamkit.lab' has no attribute {name!r}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from adamkit.errors import UsageError, choice
 from adamkit.lab import functions as F
-from adamkit.lab.engine import OPTIMIZERS, hyperparameter_names, optimizer_spec
+from adamkit.lab.engine import hyperparameter_names, optimizer_names, optimizer_spec
 from adamkit.rules.hyperparameters import HYPERPARAMETERS
 
 NUMERIC = ("float", "bool")  # what --set takes: numbers, and flags spelt 0/1 (not pairs or choices)
@@ -45,7 +45,7 @@ def function_and_start(args):
 def parse_optimizers(text: str) -> list[str]:
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
-        raise UsageError(f"--optimizers {text!r} is empty; valid: {', '.join(OPTIMIZERS)}")
+        raise UsageError(f"--optimizers {text!r} is empty; valid: {', '.join(optimizer_names())}")
     for n in names:
         optimizer_spec(n)
     if len(set(names)) != len(names):

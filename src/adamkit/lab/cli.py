@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adamkit import outdir, resources
+from adamkit import outdir, registry, resources, rules
 from adamkit.errors import UsageError
 from adamkit.lab import functions as F
 from adamkit.lab.arguments import (
@@ -21,20 +21,14 @@ from adamkit.lab.arguments import (
     parse_settings,
 )
 from adamkit.lab.engine import (
-    OPTIMIZERS,
     default_hyperparameters,
+    optimizer_names,
     optimizer_spec,
     run,
 )
 
 DEFAULT_OPTIMIZERS = "adam,sgd,momentum,rmsprop,adagrad"
-PHASE_Y = {  # the second axis of a phase diagram when --y is not given: name, low, high, n, scale
-    "sgd": "momentum=0:0.99:20", "momentum": "momentum=0:0.99:20",
-    "nesterov": "momentum=0.05:0.99:20", "rmsprop": "alpha=0.8:0.999:20",
-    "adagrad": "initial_accumulator_value=0:1:20",
-}
-ARROW_OPTIMIZERS = ("adam", "adamw", "amsgrad", "nadam", "radam", "adamax")  # with a first moment
-PHASE_Y_ADAM = "beta1=0:0.99:20"
+PHASE_Y_ADAM = "beta1=0:0.99:20"  # a phase diagram's second axis where the declaration names none
 # every file a race / a phase diagram may write: an earlier run's are refused or, with
 # --overwrite, all removed, so no figure of an earlier run (race.gif) is left beside a new one
 RACE_OUTPUTS = ("race.json", "race.png", "loss.png", "surface.png", "race_tuned.png",
@@ -77,7 +71,7 @@ def register(subparsers) -> None:
                                  description=RACE_HELP, formatter_class=fmt)
     _common(race, "runs/race")
     race.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS, metavar="A,B,C",
-                      help=f"comma-separated, from: {', '.join(OPTIMIZERS)} "
+                      help=f"comma-separated, from: {', '.join(_raceable())} "
                            f"(default: {DEFAULT_OPTIMIZERS})")
     race.add_argument("--lr", metavar="LR | NAME=LR,...",
                       help="one lr for every optimizer, or per optimizer (adam=0.05,sgd=0.001)")
@@ -109,7 +103,7 @@ def register(subparsers) -> None:
     phase = subparsers.add_parser("phase", help="final loss over a grid of two hyperparameters",
                                   description=PHASE_HELP, formatter_class=fmt)
     _common(phase, "runs/phase")
-    phase.add_argument("--optimizer", default="adam", help=f"one of: {', '.join(OPTIMIZERS)}")
+    phase.add_argument("--optimizer", default="adam", help=f"one of: {', '.join(_raceable())}")
     phase.add_argument("--x", default="lr=1e-4:1:25:log", metavar="NAME=LOW:HIGH:N[:SCALE]",
                        help="first axis (default lr=1e-4:1:25:log)")
     phase.add_argument("--y", default=None, metavar="NAME=LOW:HIGH:N[:SCALE]",
@@ -189,7 +183,7 @@ def race_command(args) -> int:
             hp["lr"] = lrs[n]
         results.append(run(fn, n, steps=args.steps, start=start, noise=args.noise,
                            seed=args.seed, progress=_progress(args),
-                           internals=args.arrows and n in ARROW_OPTIMIZERS, **hp))
+                           internals=args.arrows and _has_first_moment(n), **hp))
     files = [plots.plot_race(results, out / "race.png", arrows=args.arrows),
              plots.plot_loss(results, out / "loss.png")]
     if fn.dim == 2:
@@ -305,7 +299,7 @@ def phase_command(args) -> int:
     fn, start = function_and_start(args)
     optimizer = args.optimizer.strip().lower()
     rule_name, _, _ = optimizer_spec(optimizer)
-    y_default = PHASE_Y.get(optimizer, PHASE_Y_ADAM)
+    y_default = registry.variant(optimizer).phase_axis or PHASE_Y_ADAM
     x_name, xs, x_log = parse_axis(args.x, optimizer)
     y_name, ys, y_log = parse_axis(args.y or y_default, optimizer)
     if x_name == y_name:
@@ -394,3 +388,13 @@ def functions_command(args) -> int:
     print('Any other --function is parsed as an expression in x and y, e.g. "x**2 + 10*sin(y)".')
     sys.stdout.flush()
     return 0
+
+
+def _has_first_moment(name: str) -> bool:
+    """Whether ``--arrows`` can draw ``name``'s first moment: its rule keeps ``exp_avg``."""
+    return "exp_avg" in rules.get(registry.variant(name).rule).state_keys
+
+
+def _raceable() -> list[str]:
+    """The optimizers a test function's point can be raced with (not those acting on matrices)."""
+    return [n for n in optimizer_names() if registry.variant(n).shape == "any"]

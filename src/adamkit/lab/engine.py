@@ -9,8 +9,8 @@ to (C, 1) so it broadcasts against params of shape (C, dim) and drives ONE ``ada
 optimizer over the whole batch: row c follows configuration c exactly as a single-configuration
 optimizer would (the tests check this). The update math lives only in ``adamkit.rules``.
 
-Lab optimizer names (``OPTIMIZERS``) are the variants of :mod:`adamkit.rules.variants`: rules plus
-the settings that make the textbook optimizers (``momentum`` is SGD(momentum=0.9), ``nesterov``
+Lab optimizer names (:func:`optimizer_names`) are the variants declared in :mod:`adamkit.registry`:
+rules plus the settings that make the textbook optimizers (``momentum`` is SGD(momentum=0.9), ``nesterov``
 SGD(momentum=0.9, nesterov=True), ``amsgrad`` Adam(amsgrad=True)). Everything else uses
 torch.optim's defaults (AdamW keeps weight_decay=1e-2), except ``lr``: when not given, the
 function's lab default for the optimizer's family is used (see :mod:`adamkit.lab.functions`). No
@@ -31,21 +31,47 @@ from typing import Any
 import numpy as np
 
 from adamkit import numpy as ak_numpy
-from adamkit import rules
+from adamkit import registry, rules
 from adamkit.errors import UsageError
 from adamkit.lab.functions import GradientNoise, TestFunction
 from adamkit.lab.functions import get as get_function
 from adamkit.rules.hyperparameters import ALIASES, HYPERPARAMETERS
 
-OPTIMIZERS = tuple(rules.VARIANTS)
 ESCAPE = 10.0  # window-widths beyond the window at which a path counts as diverged
 _CHUNK = 32  # steps per block when computing losses and divergence after the run
 
 
+def optimizer_names() -> tuple[str, ...]:
+    """Every optimizer the lab knows (the registry's variants, one registered later included)."""
+    return tuple(registry.variants())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OPTIMIZERS":  # read when asked: an optimizer registered at run time is in it
+        return optimizer_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def optimizer_spec(name: str) -> tuple[str, dict, str]:
-    """(rule name, fixed settings, lab-lr family) for a lab optimizer name."""
-    v = rules.variant(name)
+    """(rule name, fixed settings, lab-lr family) for a lab optimizer name; a UsageError, in one
+    line, for one that acts on weight matrices (the lab's points are vectors)."""
+    v = registry.variant(name)
+    if v.shape == "matrix":
+        raise UsageError(matrix_note(v.name))
     return v.rule, dict(v.settings), v.family
+
+
+def matrix_note(name: str) -> str:
+    """The one line the lab, the page and race say for an optimizer that acts on matrices."""
+    return (f"{name} acts on weight matrices (2-D parameters of a model); a test function's point "
+            f"is a vector, where it has nothing to act on: train it with `adamkit train --optimizer "
+            f"{name}`")
+
+
+def lab_lr(function: TestFunction, name: str) -> float:
+    """The lab's default lr of optimizer ``name`` on ``function``: its family's, times its scale."""
+    v = registry.variant(name)
+    return function.default_lr(v.family) * v.lab_lr_scale
 
 
 def hyperparameter_names(optimizer: str) -> list[str]:
@@ -59,8 +85,8 @@ def hyperparameter_names(optimizer: str) -> list[str]:
 
 def default_hyperparameters(function: TestFunction, optimizer: str) -> dict:
     """The settings a race uses when the user sets nothing: torch defaults and the lab lr."""
-    rule_name, fixed, family = optimizer_spec(optimizer)
-    return {**fixed, "lr": function.default_lr(family)}
+    _, fixed, _ = optimizer_spec(optimizer)
+    return {**fixed, "lr": lab_lr(function, optimizer)}
 
 
 @dataclass
@@ -161,7 +187,7 @@ def run(
     """Run ``optimizer`` on ``function`` for ``steps`` steps, for C configurations at once.
 
     ``function``: a name from ``adamkit.lab.functions``, an expression, or a TestFunction.
-    ``optimizer``: a lab name (``OPTIMIZERS``). ``start``: (dim,) or (C, dim); default the
+    ``optimizer``: a lab name (:func:`optimizer_names`). ``start``: (dim,) or (C, dim); default the
     function's start. ``hyperparameters``: the rule's names (lr, betas, eps, momentum, ...), with
     ``beta1``/``beta2`` accepted for the two halves of ``betas``; each a scalar or an array of C
     values (all arrays must have the same length C). ``noise``: σ of Gaussian noise added to every
@@ -173,17 +199,17 @@ def run(
     usual), so memory does not grow with ``steps`` (what phase diagrams and tuning need).
     """
     fn = get_function(function)
-    rule_name, fixed, family = optimizer_spec(optimizer)
+    rule_name, fixed, _ = optimizer_spec(optimizer)
     steps = fn.steps if steps is None else int(steps)
     if steps < 0:
         raise UsageError(f"steps {steps} must be >= 0")
     hp = {**fixed, **hyperparameters}
-    hp.setdefault("lr", fn.default_lr(family))
+    hp.setdefault("lr", lab_lr(fn, optimizer))
     hp, swept, C_hp = _batch_hyperparameters(hp, rules.get(rule_name), optimizer)
     start_arr = _batch_start(fn, start)
     C = _common_size([("hyperparameters", C_hp), ("start", start_arr.shape[0])])
     params = np.broadcast_to(start_arr, (C, fn.dim)).astype(np.float64, copy=True)
-    opt = ak_numpy.BY_RULE[rule_name](**{k: _column(v, C) for k, v in hp.items()})
+    opt = ak_numpy.for_rule(rule_name)(**{k: _column(v, C) for k, v in hp.items()})
     noise_fn = GradientNoise(noise, seed)
 
     # without record_path, iterates are kept in blocks of _CHUNK steps, checked, then dropped

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from adamkit import rules
+from adamkit import registry, rules
 from adamkit.errors import UsageError
 from adamkit.lab.engine import default_hyperparameters, run
 from adamkit.lab.functions import TestFunction
@@ -28,17 +28,25 @@ from adamkit.rules.hyperparameters import HYPERPARAMETERS, Hyperparameter
 
 
 def search_space(optimizer: str) -> dict[str, Hyperparameter]:
-    """The hyperparameters tuned for ``optimizer`` beside lr: its betas or its averaging
-    constant, and momentum where the variant is a momentum method (plain SGD and RMSprop keep 0)."""
+    """The hyperparameters tuned for ``optimizer`` beside lr: what its declaration's ``searched``
+    names, else its betas or its averaging constant; and momentum where the variant is a momentum
+    method (plain SGD and RMSprop keep 0)."""
     v = rules.variant(optimizer)
     takes = rules.get(v.rule).takes
-    names = [*(("beta1", "beta2") if "betas" in takes else ()),
-             *(("alpha",) if "alpha" in takes else ()),
-             *(("momentum",) if "momentum" in v.settings else ())]
+    searched = registry.declaration(v.rule).searched
+    if searched is None:
+        searched = (*(("beta1", "beta2") if "betas" in takes else ()),
+                    *(("alpha",) if "alpha" in takes else ()))
+    names = [*searched, *(("momentum",) if "momentum" in v.settings else ())]
     return {n: HYPERPARAMETERS[n] for n in names}
 
 
-SEARCH_SPACES = {name: search_space(name) for name in rules.VARIANTS}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SEARCH_SPACES":  # every optimizer's, read from the registry when asked
+        return {n: search_space(n) for n in rules.VARIANTS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass

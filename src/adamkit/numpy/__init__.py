@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from adamkit import clipping, rules
+from adamkit import clipping, registry, rules
 from adamkit.errors import UsageError
 from adamkit.rules import Rule
 
@@ -127,23 +127,43 @@ def _unflatten(like: Any, keys: list, values: list) -> Any:
     return values[0]
 
 
-def _front_end(rule_name: str, class_name: str) -> type[Optimizer]:
-    rule = rules.get(rule_name)
-    defaults = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
-    doc = f"{class_name} (rule ``adamkit.rules.{rule_name}``). Defaults: {defaults}."
-    return type(class_name, (Optimizer,), {"rule": rule, "__doc__": doc, "__module__": __name__})
+_BUILT: dict[str, tuple[Any, type[Optimizer]]] = {}
 
 
-Adam = _front_end("adam", "Adam")
-AdamW = _front_end("adamw", "AdamW")
-Adamax = _front_end("adamax", "Adamax")
-NAdam = _front_end("nadam", "NAdam")
-RAdam = _front_end("radam", "RAdam")
-SGD = _front_end("sgd", "SGD")
-RMSprop = _front_end("rmsprop", "RMSprop")
-Adagrad = _front_end("adagrad", "Adagrad")
+def class_named(name: str) -> type[Optimizer]:
+    """The class called ``name`` (``"Adam"``), built from its declaration (:mod:`adamkit.registry`,
+    its ``numpy`` Api) once; an AttributeError when none is called so."""
+    declaration = registry.by_api("numpy", name)
+    if declaration is None:
+        raise AttributeError(name)
+    cached = _BUILT.get(name)
+    if cached is None or cached[0] is not declaration:
+        rule = declaration.rule
+        defaults = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
+        doc = (f"{declaration.doc} (rule :mod:`adamkit.rules.{rule.name}`). Hyperparameters by "
+               f"keyword, with their defaults: {defaults}.")
+        cls = type(name, (Optimizer,), {"rule": rule, "__doc__": doc, "__module__": __name__})
+        cached = _BUILT[name] = (declaration, cls)
+    return cached[1]
 
-BY_RULE = {c.rule.name: c for c in (Adam, AdamW, Adamax, NAdam, RAdam, SGD, RMSprop, Adagrad)}
 
-__all__ = ["Optimizer", "BY_RULE", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop",
-           "Adagrad"]
+def for_rule(rule: str) -> type[Optimizer]:
+    """The class of rule ``rule`` (``"adamw"`` -> ``AdamW``); a UsageError lists the valid ones."""
+    api = registry.declaration(rule).numpy
+    if api is None:
+        raise UsageError(f"optimizer {rule!r} has no NumPy class; valid: "
+                         f"{', '.join(n for n, d in registry.declarations().items() if d.numpy)}")
+    return class_named(api.name)
+
+
+globals().update({name: class_named(name) for name in registry.api_names("numpy")})
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return class_named(name)  # declared after this module was imported
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+__all__ = ["Optimizer", "for_rule", *registry.api_names("numpy")]

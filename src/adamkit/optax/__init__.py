@@ -13,19 +13,24 @@ package is ``adamkit.optax``; inside it ``import optax`` is the real optax (abso
 
 from __future__ import annotations
 
-from adamkit.optax._alias import adagrad, adam, adamax, adamw, nadam, radam, rmsprop, sgd
-from adamkit.optax._transform import (
-    STATE_TYPES,
-    AdagradState,
-    AdamaxState,
-    AdamState,
-    NadamState,
-    RadamState,
-    RmspropState,
-    SgdState,
-    scale_by_rule,
-)
+from typing import Any
 
-__all__ = ["scale_by_rule", "adam", "adamw", "adamax", "nadam", "radam", "sgd", "rmsprop",
-           "adagrad", "STATE_TYPES", "AdamState", "NadamState", "AdamaxState", "RadamState",
-           "SgdState", "RmspropState", "AdagradState"]
+from adamkit import registry
+from adamkit.optax._declared import function_named
+from adamkit.optax._transform import scale_by_rule, state_type
+
+# Every function is built from its declaration (adamkit.registry); one declared later is here too.
+globals().update({name: function_named(name) for name in registry.api_names("optax")})
+# each optimizer's state type by its name (AdamState, ...), as optax exports its state types
+globals().update({state_type(d.rule).__name__: state_type(d.rule)
+                  for d in registry.declarations().values() if d.optax is not None})
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return function_named(name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+__all__ = ["scale_by_rule", "state_type", *registry.api_names("optax")]

@@ -82,13 +82,6 @@ def adamw(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8,
                        optax.scale_by_learning_rate(learning_rate))
 
 
-def adamax(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999,
-           eps: Any = 1e-8) -> optax.GradientTransformationExtraArgs:
-    """Adamax, as ``optax.adamax``: ε inside the max, ``max(b2·nu, |g| + eps)``, as torch too."""
-    return optax.chain(scale_by_rule("adamax", betas=(b1, b2), eps=eps),
-                       optax.scale_by_learning_rate(learning_rate))
-
-
 def radam(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8,
           eps_root: Any = 0.0, threshold: Any = 5.0, *,
           nesterov: bool = False) -> optax.GradientTransformationExtraArgs:

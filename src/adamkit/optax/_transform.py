@@ -10,7 +10,8 @@ the configuration keeps no such array (``nu_max`` without AMSGrad).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -22,69 +23,41 @@ from adamkit.fixed_state import state_at_init
 from adamkit.rules import Rule
 
 
-class AdamState(NamedTuple):
-    """adam, adamw (optax's ScaleByAdamState / ScaleByAmsgradState names)."""
-
-    count: Any
-    mu: Any
-    nu: Any
-    nu_max: Any = None
-
-
-class NadamState(NamedTuple):
-    """nadam: Adam's moments and torch's running product of the momentum schedule."""
-
-    count: Any
-    mu: Any
-    nu: Any
-    mu_product: Any
+def state_fields(rule: Rule) -> dict[str, str]:
+    """The rule's state keys (torch's names) -> the optax state's field names: the declaration's
+    ``optax`` Api says optax's where they mean the same thing (``exp_avg`` -> ``mu``); a key it
+    does not name keeps its own."""
+    api = _optax_api(rule)
+    named = dict(api.state) if api is not None else {}
+    return {key: named.get(key, key) for key in rule.state_keys}
 
 
-class AdamaxState(NamedTuple):
-    """adamax: ``nu`` is the infinity norm (optax's name for it too)."""
-
-    count: Any
-    mu: Any
-    nu: Any
+_STATE_TYPES: dict[tuple[str, tuple[str, ...]], type] = {}
 
 
-class RadamState(NamedTuple):
-    count: Any
-    mu: Any
-    nu: Any
+def state_type(rule: Rule) -> type:
+    """The NamedTuple optax's state of ``rule`` is: ``count`` (where the rule counts steps), then
+    one field per state array (:func:`state_fields`), each ``None`` where the configuration keeps
+    no such array (``nu_max`` without AMSGrad). Named as the declaration says (``AdamState``, shared
+    by adam and adamw), else ``<Rule>State``; one class per name and fields."""
+    api = _optax_api(rule)
+    name = (api.traits.get("state_type") if api is not None else None) or \
+        f"{rule.name.replace('_', ' ').title().replace(' ', '')}State"
+    fields = (*(("count",) if rule.counts_steps else ()), *dict.fromkeys(state_fields(rule).values()))
+    key = (name, fields)
+    if key not in _STATE_TYPES:
+        made = namedtuple(name, fields, defaults=(None,) * len(fields))  # type: ignore[misc]  # noqa: PYI024
+        made.__module__ = "adamkit.optax"
+        made.__doc__ = f"optax state of rule {rule.name!r}: {', '.join(fields)}."
+        _STATE_TYPES[key] = made
+    return _STATE_TYPES[key]
 
 
-class SgdState(NamedTuple):
-    """sgd: optax's TraceState; ``None`` without momentum. SGD needs no step count."""
+def _optax_api(rule: Rule) -> Any:
+    from adamkit import registry
 
-    trace: Any
-
-
-class RmspropState(NamedTuple):
-    """rmsprop: ``nu`` is the squared-gradient average, ``mu`` the gradient's (centered only)."""
-
-    count: Any
-    nu: Any
-    mu: Any
-    trace: Any
-
-
-class AdagradState(NamedTuple):
-    count: Any
-    sum_of_squares: Any
-
-
-STATE_TYPES: dict[str, type] = {
-    "adam": AdamState, "adamw": AdamState, "nadam": NadamState, "adamax": AdamaxState,
-    "radam": RadamState, "sgd": SgdState, "rmsprop": RmspropState, "adagrad": AdagradState,
-}
-
-# The rules' state keys (torch's names) -> optax's field names.
-OPTAX_FIELD = {
-    "exp_avg": "mu", "exp_avg_sq": "nu", "max_exp_avg_sq": "nu_max", "exp_inf": "nu",
-    "square_avg": "nu", "grad_avg": "mu", "momentum_buffer": "trace", "sum": "sum_of_squares",
-    "mu_product": "mu_product",
-}
+    declared = registry.declarations().get(rule.name)
+    return declared.optax if declared is not None else None
 
 
 def is_traced(value: Any) -> bool:
@@ -124,25 +97,24 @@ def scale_by_rule(rule: str, *, mu_dtype: Any = None,
     mu_dtype = _moment_dtype(found, mu_dtype)
     if not any(is_traced(v) for v in jax.tree.leaves(hp)):
         state_at_init(found, jnp.zeros(()), hp, jnp)  # refuses, now, a state it cannot fix at init
-    state_type: Any = STATE_TYPES[found.name]
+    made: Any = state_type(found)
+    fields_of = state_fields(found)
 
     def pack(count: Any, per_leaf: list[dict], treedef: Any) -> Any:
-        fields: dict[str, Any] = {name: None for name in state_type._fields}
+        fields: dict[str, Any] = {name: None for name in made._fields}
         keys = per_leaf[0] if per_leaf else state_at_init(found, jnp.zeros(()), hp, jnp)
         for key in keys:
             leaves = [s[key] for s in per_leaf]
-            if OPTAX_FIELD[key] == "mu" and mu_dtype is not None:
+            if fields_of[key] == "mu" and mu_dtype is not None:
                 leaves = [leaf.astype(mu_dtype) for leaf in leaves]
-            fields[OPTAX_FIELD[key]] = jax.tree.unflatten(treedef, leaves)
+            fields[fields_of[key]] = jax.tree.unflatten(treedef, leaves)
         if "count" in fields:
             fields["count"] = count
-        return state_type(**fields)
+        return made(**fields)
 
     def unpack(state: Any, count: int) -> list[dict]:
         present = {key: jax.tree.leaves(getattr(state, field))
-                   for key, field in OPTAX_FIELD.items()
-                   if field in state._fields and getattr(state, field) is not None
-                   and key in found.state_keys}
+                   for key, field in fields_of.items() if getattr(state, field) is not None}
         return [{key: leaves[i] for key, leaves in present.items()} for i in range(count)]
 
     def init_fn(params: Any) -> Any:
@@ -170,7 +142,7 @@ def _moment_dtype(rule: Rule, mu_dtype: Any) -> Any:
     ``mu``; anything else is a HyperparameterError naming the value and the valid ones."""
     if mu_dtype is None:
         return None
-    if not any(OPTAX_FIELD.get(key) == "mu" for key in rule.state_keys):
+    if "mu" not in state_fields(rule).values():
         raise HyperparameterError(f"scale_by_rule({rule.name!r}): invalid mu_dtype {mu_dtype!r}; "
                                   f"valid: None ({rule.name} keeps no mu)")
     try:

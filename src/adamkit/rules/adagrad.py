@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import addcdiv, addcmul, as_scalar_or_array, prepare
 from adamkit.rules._rule import Rule
 
@@ -38,3 +39,15 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 ADAGRAD = Rule("adagrad", init, update, TAKES, {"lr": 1e-2, "eps": 1e-10}, ("sum",),
                choices={"eps_mode": EPS_MODES})
+
+DECLARATIONS = (Declaration(
+    ADAGRAD, "Adagrad (Duchi et al.)", "adagrad", "#8B8B00", "h",
+    torch=Api("Adagrad", "lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, "
+              "eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None",
+              peer="torch.optim.Adagrad", traits={"accepts_sparse": True, "eager_state": True}),
+    keras=Api("Adagrad", "learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, *, "
+              "eps_mode='root'", peer="keras.optimizers.Adagrad"),
+    optax=Api("adagrad", peer="optax.adagrad", base="adamkit.optax._alias:adagrad",
+              state={"sum": "sum_of_squares"}),
+    numpy=Api("Adagrad"),
+    train_lr=3e-2, phase_axis="initial_accumulator_value=0:1:20"),)

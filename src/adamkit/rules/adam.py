@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration, Variant
 from adamkit.rules._numerics import (
     addcdiv,
     as_scalar_or_array,
@@ -194,3 +195,35 @@ ADAM = Rule("adam", init, update, TAKES, state_keys=STATE_KEYS, check=check_eps_
 ADAMW = Rule("adamw", init, update, TAKES,
              {"weight_decay": 1e-2, "weight_decay_mode": "decoupled"}, STATE_KEYS,
              check=check_eps_root, internals=internals)
+
+# The optimizers on this rule, declared once (see adamkit.registry).
+ADAM_STATE = {"exp_avg": "mu", "exp_avg_sq": "nu", "max_exp_avg_sq": "nu_max"}  # optax's names
+DECLARATIONS = (
+    Declaration(
+        ADAM, "Adam (Kingma & Ba)", "adaptive", "#0072B2", "o",
+        variants=(Variant("amsgrad", "Adam dividing by the running max of v (Reddi et al.)",
+                          {"amsgrad": True}, "#1B3A8C", "^"),),
+        torch=Api("Adam", "lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, "
+                  "foreach=None, maximize=False, capturable=False, differentiable=False, fused=None, "
+                  "decoupled_weight_decay=False", peer="torch.optim.Adam",
+                  traits={"tensor_betas": True}),
+        keras=Api("Adam", "learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, "
+                  "amsgrad=False, *, eps_mode='hat'", peer="keras.optimizers.Adam"),
+        optax=Api("adam", peer="optax.adam", base="adamkit.optax._alias:adam", state=ADAM_STATE),
+        numpy=Api("Adam"),
+        train_lr=3e-3, phase_axis="beta1=0:0.99:20"),
+    Declaration(
+        ADAMW, "Adam with decoupled weight decay 1e-2 (Loshchilov & Hutter)", "adaptive",
+        "#56B4E9", "s",
+        torch=Api("AdamW", "lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, "
+                  "*, maximize=False, foreach=None, capturable=False, differentiable=False, "
+                  "fused=None", peer="torch.optim.AdamW",
+                  traits={"tensor_betas": True, "subclass_of": "Adam"}),
+        keras=Api("AdamW", "learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, "
+                  "epsilon=1e-7, amsgrad=False, *, eps_mode='hat'", peer="keras.optimizers.AdamW",
+                  traits={"subclass_of": "Adam"}),
+        optax=Api("adamw", peer="optax.adamw", base="adamkit.optax._alias:adamw", state=ADAM_STATE,
+                  traits={"state_type": "AdamState"}),
+        numpy=Api("AdamW"),
+        train_lr=3e-3, phase_axis="beta1=0:0.99:20"),
+)

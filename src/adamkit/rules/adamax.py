@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import addcdiv, as_scalar_or_array, bias_correction, ema, prepare
 from adamkit.rules._rule import Rule
 
@@ -47,3 +48,14 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 ADAMAX = Rule("adamax", init, update, TAKES, {"lr": 2e-3}, ("exp_avg", "exp_inf"),
                choices={"eps_mode": EPS_MODES})
+
+DECLARATIONS = (Declaration(
+    ADAMAX, "Adam with the infinity norm", "adaptive", "#CC79A7", "D",
+    torch=Api("Adamax", "lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *, "
+              "maximize=False, differentiable=False, capturable=False", peer="torch.optim.Adamax"),
+    keras=Api("Adamax", "learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, *, "
+              "eps_mode='hat'", peer="keras.optimizers.Adamax"),
+    optax=Api("adamax", "learning_rate, b1=0.9, b2=0.999, eps=1e-8", peer="optax.adamax",
+              state={"exp_avg": "mu", "exp_inf": "nu"}),
+    numpy=Api("Adamax"),
+    train_lr=3e-3, phase_axis="beta1=0:0.99:20"),)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     addcdiv,
     as_scalar_or_array,
@@ -67,3 +68,16 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 
 NADAM = Rule("nadam", init, update, TAKES, {"lr": 2e-3}, ("exp_avg", "exp_avg_sq", "mu_product"))
+
+DECLARATIONS = (Declaration(
+    NADAM, "Adam with Nesterov momentum (Dozat)", "adaptive", "#009E73", "v",
+    torch=Api("NAdam", "lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3, "
+              "decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False, "
+              "differentiable=False", peer="torch.optim.NAdam"),
+    # Keras's momentum schedule μ_t = β1·(1 - 0.5·0.96^t) is torch's with momentum_decay = 1
+    keras=Api("Nadam", "learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7",
+              peer="keras.optimizers.Nadam", fixed={"momentum_decay": 1.0}),
+    optax=Api("nadam", peer="optax.nadam", base="adamkit.optax._alias:nadam",
+              state={"exp_avg": "mu", "exp_avg_sq": "nu", "mu_product": "mu_product"}),
+    numpy=Api("NAdam"),
+    train_lr=3e-3, phase_axis="beta1=0:0.99:20"),)

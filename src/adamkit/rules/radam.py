@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     as_scalar_or_array,
     bias_correction,
@@ -73,3 +74,14 @@ def init(param: Any, hp: dict, xp: Any) -> dict:
 
 
 RADAM = Rule("radam", init, update, TAKES, state_keys=("exp_avg", "exp_avg_sq"))
+
+DECLARATIONS = (Declaration(
+    RADAM, "Adam with variance rectification (Liu et al.)", "radam", "#7A5C00", "P",
+    torch=Api("RAdam", "lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, "
+              "decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False, "
+              "differentiable=False", peer="torch.optim.RAdam"),
+    keras=Api("RAdam", "learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7"),  # Keras has none
+    optax=Api("radam", peer="optax.radam", base="adamkit.optax._alias:radam",
+              state={"exp_avg": "mu", "exp_avg_sq": "nu"}),
+    numpy=Api("RAdam"),
+    train_lr=3e-3, phase_axis="beta1=0:0.99:20"),)

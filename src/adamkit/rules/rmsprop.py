@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     addcdiv,
     addcmul,
@@ -70,3 +71,15 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 RMSPROP = Rule("rmsprop", init, update, TAKES, {"lr": 1e-2},
                ("square_avg", "momentum_buffer", "grad_avg"), choices={"eps_mode": EPS_MODES})
+
+DECLARATIONS = (Declaration(
+    RMSPROP, "RMSprop (Hinton)", "adaptive", "#8E44AD", ">",
+    torch=Api("RMSprop", "lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, "
+              "capturable=False, foreach=None, maximize=False, differentiable=False",
+              peer="torch.optim.RMSprop"),
+    keras=Api("RMSprop", "learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, "
+              "*, eps_mode='root'", peer="keras.optimizers.RMSprop"),
+    optax=Api("rmsprop", peer="optax.rmsprop", base="adamkit.optax._alias:rmsprop",
+              state={"square_avg": "nu", "grad_avg": "mu", "momentum_buffer": "trace"}),
+    numpy=Api("RMSprop"),
+    train_lr=1e-3, phase_axis="alpha=0.8:0.999:20"),)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration, Variant
 from adamkit.rules._numerics import (
     add,
     as_scalar_or_array,
@@ -62,3 +63,22 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 SGD = Rule("sgd", init, update, TAKES, state_keys=("momentum_buffer",), counts_steps=False,
            check=_check)
+
+DECLARATIONS = (Declaration(
+    SGD, "plain gradient descent", "sgd", "#000000", "X",
+    variants=(
+        Variant("momentum", "SGD with heavy-ball momentum 0.9", {"momentum": 0.9}, "#D55E00", "*",
+                phase_axis="momentum=0:0.99:20"),
+        Variant("nesterov", "SGD with Nesterov momentum 0.9", {"momentum": 0.9, "nesterov": True},
+                "#E69F00", "<", phase_axis="momentum=0.05:0.99:20"),
+    ),
+    torch=Api("SGD", "lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, "
+              "maximize=False, foreach=None, differentiable=False, fused=None",
+              peer="torch.optim.SGD", traits={"accepts_sparse": True}),
+    keras=Api("SGD", "learning_rate=0.01, momentum=0.0, nesterov=False", peer="keras.optimizers.SGD"),
+    optax=Api("sgd", peer="optax.sgd", base="adamkit.optax._alias:sgd",
+              state={"momentum_buffer": "trace"}, traits={"state_type": "SgdState"}),
+    numpy=Api("SGD"),
+    # plain SGD's 1e-3 barely moves in a few epochs: the trainer's SGD takes momentum 0.9 and 0.05
+    train_lr=5e-2, train_settings={"momentum": 0.9}, phase_axis="momentum=0:0.99:20",
+    searched=()),)

@@ -3,14 +3,33 @@
 >>> import torch, adamkit.torch
 >>> model = torch.nn.Linear(3, 1)
 >>> opt = adamkit.torch.Adam(model.parameters(), lr=1e-3)   # instead of torch.optim.Adam
+
+Every class is built from its declaration in :mod:`adamkit.registry` (see
+:mod:`adamkit.torch.optimizers`); one registered later is here too (``adamkit.torch.<Name>``).
+``for_rule("adamw")`` gives the class of a rule.
 """
 
+from typing import Any
+
+from adamkit import registry
 from adamkit.torch._base import RuleOptimizer
 from adamkit.torch.fused import GroupPath, PathReason
-from adamkit.torch.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
+from adamkit.torch.optimizers import class_named, for_rule
 from adamkit.torch.sparse_adam import SparseAdam
 
-BY_RULE = {c.rule.name: c for c in (Adam, AdamW, Adamax, NAdam, RAdam, SGD, RMSprop, Adagrad)}
+globals().update({name: class_named(name) for name in registry.api_names("torch")})
 
-__all__ = ["RuleOptimizer", "GroupPath", "PathReason", "BY_RULE", "Adam", "AdamW", "Adamax",
-           "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "SparseAdam"]
+
+def __getattr__(name: str) -> Any:
+    try:
+        return class_named(name)  # declared after this module was imported
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *registry.api_names("torch")})
+
+
+__all__ = ["RuleOptimizer", "GroupPath", "PathReason", "SparseAdam", "for_rule",
+           *registry.api_names("torch")]

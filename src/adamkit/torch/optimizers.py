@@ -1,37 +1,45 @@
-"""Drop-in replacements for torch.optim's optimizers: same constructor arguments and defaults.
+"""The torch classes, built from the registry: each optimizer's ``torch`` spelling, one class each.
 
-Each class only names its rule and spells out torch's signature (so positional arguments, help()
-and IDEs behave as with torch.optim); :class:`~adamkit.torch._base.RuleOptimizer` does the rest.
-The adamkit-only keyword arguments (``nonfinite``, ``clip_*``, ``state_precision``, ``eps_mode``,
-``eps_root``, ``weight_decay_mode``) are described in :mod:`adamkit.torch._base` and declared, with every
-hyperparameter, in :mod:`adamkit.rules.hyperparameters`. ``weight_decay_mode=None`` (every class)
-means the rule's own: ``"decoupled"`` for AdamW and wherever ``decoupled_weight_decay=True``, else
-``"l2"``.
+A declaration's ``Api.signature`` is torch's argument list (after ``params``); the class built here
+takes exactly those arguments (positional ones too), then, keyword-only, the rule's hyperparameters
+torch does not have (``eps_mode``, ``eps_root``, ``weight_decay_mode=None``: the rule's own mode,
+``"decoupled"`` for AdamW and wherever ``decoupled_weight_decay=True``), ``fused`` where torch's
+class has none (every rule has adamkit's kernels), and adamkit's own options (``nonfinite``,
+``clip_*``, ``state_precision``, :mod:`adamkit.torch._base`). ``inspect.signature``, ``help()``
+and IDEs show that whole list. :class:`~adamkit.torch._base.RuleOptimizer` does the rest.
+
+An ``Api``'s ``traits`` switch what torch's classes do differently:
+
+- ``tensor_betas``: torch.optim.Adam's rules for tensor ``lr`` and ``betas`` (its errors);
+- ``subclass_of``: the class derives from another's (torch's AdamW is an Adam);
+- ``accepts_sparse``: a sparse gradient is densified and stepped (SGD, Adagrad: the same result
+  as torch's sparse kernels); ``eager_state``: the state is made in the constructor (Adagrad).
+
+``base`` (``"module:Class"``) names a mixin with behaviour a signature cannot say (schedule-free's
+``train()``/``eval()``), placed first in the class's bases.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
 import torch
-
-from adamkit import rules
+from adamkit import registry
 from adamkit.errors import HyperparameterError
-from adamkit.rules.hyperparameters import OPTIONS
+from adamkit.rules._declaration import Api, Declaration
+from adamkit.rules.hyperparameters import ALIASES, OPTIONS
 from adamkit.torch._base import RuleOptimizer
 
 Params = Iterable[Any]
-
-
-def _settings(weight_decay_mode: str | None, **hp: Any) -> dict[str, Any]:
-    """The rule's hyperparameters from a constructor's arguments; an unset mode is the rule's."""
-    return hp if weight_decay_mode is None else {**hp, "weight_decay_mode": weight_decay_mode}
+TORCH_FLAGS = ("foreach", "capturable", "differentiable", "fused")
+_TORCH_ONLY = ("decoupled_weight_decay",)  # the rule's spelling of torch's own flag: torch's only
 
 
 def _own_options(owner: str, options: dict[str, Any]) -> dict[str, Any]:
     """adamkit's own keyword arguments; any other is the TypeError torch's class gives for it
-    (``NAdam(fused=True)``: torch's NAdam has no ``fused``)."""
+    (``NAdam(foo=1)``)."""
     for key in options:
         if key not in OPTIONS:
             raise TypeError(f"{owner}.__init__() got an unexpected keyword argument '{key}' "
@@ -39,7 +47,7 @@ def _own_options(owner: str, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _check_adam_tensors(owner: str, lr: Any, betas: Any, foreach: bool | None) -> None:
+def check_adam_tensors(owner: str, lr: Any, betas: Any, foreach: bool | None) -> None:
     """torch.optim.Adam's rules for tensor ``lr`` and ``betas`` (its errors, word for word)."""
     if torch.is_tensor(lr) and foreach:
         raise HyperparameterError(
@@ -60,162 +68,115 @@ def _check_adam_tensors(owner: str, lr: Any, betas: Any, foreach: bool | None) -
                                       f"{tuple(beta.shape)}")
 
 
-class Adam(RuleOptimizer):
-    """Adam, as ``torch.optim.Adam``; see :mod:`adamkit.rules.adam` for the formula and options."""
+class DeclaredOptimizer(RuleOptimizer):
+    """A class built from a declaration: binds torch's signature and hands the rule its settings."""
 
-    rule = rules.get("adam")
+    api: Api
+    signature: inspect.Signature  # without self and params
 
-    def __init__(self, params: Params, lr: Any = 1e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
-                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False, fused: bool | None = None,
-                 decoupled_weight_decay: bool = False, eps_mode: str = "paper",
-                 eps_root: float = 0.0, weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
-        _check_adam_tensors(type(self).__name__, lr, betas, foreach)
-        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                       amsgrad=amsgrad, maximize=maximize,
-                       decoupled_weight_decay=decoupled_weight_decay, eps_mode=eps_mode,
-                       eps_root=eps_root)
-        RuleOptimizer.__init__(self, params, hp, foreach=foreach, capturable=capturable,
-                               differentiable=differentiable, fused=fused,
-                               **_own_options(type(self).__name__, adamkit_options))
-
-
-class AdamW(Adam):
-    """AdamW, as ``torch.optim.AdamW`` (a subclass of Adam, as torch's): Adam with
-    ``param *= 1 - lr*weight_decay`` each step."""
-
-    rule = rules.get("adamw")
-
-    def __init__(self, params: Params, lr: Any = 1e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
-                 differentiable: bool = False, fused: bool | None = None,
-                 eps_mode: str = "paper", eps_root: float = 0.0,
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         foreach=foreach, capturable=capturable, differentiable=differentiable,
-                         fused=fused, eps_mode=eps_mode, eps_root=eps_root,
-                         decoupled_weight_decay=weight_decay_mode in (None, "decoupled"),
-                         weight_decay_mode=weight_decay_mode,
-                         **_own_options("AdamW", adamkit_options))
+    def __init__(self, params: Params, *args: Any, **kwargs: Any) -> None:
+        name = type(self).__name__
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{name}.__init__(): {exc}") from None
+        bound.apply_defaults()
+        given = dict(bound.arguments)
+        options = _own_options(name, given.pop("adamkit_options"))
+        flags = {k: given.pop(k) for k in TORCH_FLAGS if k in given}
+        if self.api.traits.get("tensor_betas"):
+            check_adam_tensors(name, given.get("lr"), given.get("betas"), flags.get("foreach"))
+        if given.get("weight_decay_mode", "") is None:
+            del given["weight_decay_mode"]  # None: the rule's own mode
+        hp = self.api.translate(given) if self.api.translate else given
+        RuleOptimizer.__init__(self, params, {**hp, **self.api.fixed}, **flags, **options)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        # torch's AdamW decays decoupled whatever checkpoint it loads (an Adam one included): an
-        # L2 group takes this AdamW's own mode (decoupled, unless it was built with another).
-        mode = self.defaults["weight_decay_mode"]
+        # torch's AdamW decays decoupled whatever checkpoint it loads (an Adam one included): where
+        # the rule's own mode is not L2, an L2 group takes this optimizer's mode.
+        mode = self.defaults.get("weight_decay_mode", "l2")
+        if self.rule.overrides.get("weight_decay_mode", "l2") == "l2" or mode == "l2":
+            return
         for group in self.param_groups:
-            if group["weight_decay_mode"] == "l2" and mode != "l2":
+            if group["weight_decay_mode"] == "l2":
                 group["weight_decay_mode"] = mode
                 group["decoupled_weight_decay"] = mode == "decoupled"
 
 
-class Adamax(RuleOptimizer):
-    """Adamax, as ``torch.optim.Adamax`` (:mod:`adamkit.rules.adamax`)."""
-
-    rule = rules.get("adamax")
-
-    def __init__(self, params: Params, lr: Any = 2e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
-                 maximize: bool = False, differentiable: bool = False, capturable: bool = False,
-                 fused: bool | None = None, eps_mode: str = "paper",
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
-        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                       maximize=maximize, eps_mode=eps_mode)
-        super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, fused=fused,
-                         **_own_options(type(self).__name__, adamkit_options))
-
-
-class NAdam(RuleOptimizer):
-    """NAdam, as ``torch.optim.NAdam`` (:mod:`adamkit.rules.nadam`)."""
-
-    rule = rules.get("nadam")
-
-    def __init__(self, params: Params, lr: Any = 2e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
-                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
-                 fused: bool | None = None, eps_root: float = 0.0,
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
-        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                       momentum_decay=momentum_decay,
-                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
-                       eps_root=eps_root)
-        super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, fused=fused,
-                         **_own_options(type(self).__name__, adamkit_options))
+def signature_of(declaration: Declaration, api: Api) -> inspect.Signature:
+    """torch's parameters, then the rule's others, ``fused``, and adamkit's options."""
+    own = api.parameters()
+    names = {p.name for p in own}
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    extra = []
+    defaults = declaration.rule.defaults
+    for hp in declaration.rule.takes:
+        if hp in names or hp in _TORCH_ONLY or hp in api.fixed or _spelt(hp, names):
+            continue
+        default = None if hp == "weight_decay_mode" else defaults[hp]
+        extra.append(inspect.Parameter(hp, keyword, default=default))
+    if "fused" not in names:
+        extra.append(inspect.Parameter("fused", keyword, default=None))
+    options = inspect.Parameter("adamkit_options", inspect.Parameter.VAR_KEYWORD)
+    return inspect.Signature([*own, *extra, options])
 
 
-class RAdam(RuleOptimizer):
-    """RAdam, as ``torch.optim.RAdam`` (:mod:`adamkit.rules.radam`)."""
-
-    rule = rules.get("radam")
-
-    def __init__(self, params: Params, lr: Any = 1e-3, betas: tuple = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False,
-                 *, foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False, fused: bool | None = None,
-                 weight_decay_mode: str | None = None, **adamkit_options: Any) -> None:
-        hp = _settings(weight_decay_mode, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, fused=fused,
-                         **_own_options(type(self).__name__, adamkit_options))
+def _spelt(hp: str, names: set[str]) -> bool:
+    """Whether ``names`` spell ``hp`` under another of its names (an alias, or a pair's parts)."""
+    return any(ALIASES.get(n) == hp for n in names)
 
 
-class SGD(RuleOptimizer):
-    """SGD with momentum and Nesterov, as ``torch.optim.SGD`` (:mod:`adamkit.rules.sgd`)."""
+def build(declaration: Declaration) -> type[RuleOptimizer]:
+    """The ``adamkit.torch`` class of ``declaration`` (its ``torch`` Api)."""
+    api = declaration.torch
+    assert api is not None
+    parent: type = DeclaredOptimizer
+    if "subclass_of" in api.traits:
+        parent = class_named(api.traits["subclass_of"])
+    bases = (parent,) if api.base is None else (api.resolve_base(), parent)
+    signature = signature_of(declaration, api)
+    peer = f"as ``{api.peer}``" if api.peer else "in torch.optim's style (torch has none)"
+    doc = (f"{declaration.doc}, {peer}: rule :mod:`adamkit.rules.{declaration.rule.name}`.\n\n"
+           f"Arguments: ``{signature}``.")
+    cls = type(api.name, bases, {
+        "rule": declaration.rule, "api": api, "signature": signature, "__doc__": doc,
+        "__module__": "adamkit.torch",
+        "accepts_sparse": bool(api.traits.get("accepts_sparse")),
+        "eager_state": bool(api.traits.get("eager_state")),
+    })
+    params = inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
-    rule = rules.get("sgd")
-    accepts_sparse = True
+    def __init__(self: Any, params: Params, *args: Any, **kwargs: Any) -> None:
+        DeclaredOptimizer.__init__(self, params, *args, **kwargs)
 
-    def __init__(self, params: Params, lr: Any = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
-                 foreach: bool | None = None, differentiable: bool = False,
-                 fused: bool | None = None, weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
-        hp = _settings(weight_decay_mode, lr=lr, momentum=momentum, dampening=dampening,
-                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
-        super().__init__(params, hp, foreach=foreach, differentiable=differentiable, fused=fused,
-                         **_own_options(type(self).__name__, adamkit_options))
-
-
-class RMSprop(RuleOptimizer):
-    """RMSprop, centered and with momentum, as ``torch.optim.RMSprop`` (:mod:`adamkit.rules.rmsprop`)."""
-
-    rule = rules.get("rmsprop")
-
-    def __init__(self, params: Params, lr: Any = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
-                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False, *, fused: bool | None = None,
-                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
-        hp = _settings(weight_decay_mode, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                       momentum=momentum, centered=centered, maximize=maximize, eps_mode=eps_mode)
-        super().__init__(params, hp, foreach=foreach, capturable=capturable,
-                         differentiable=differentiable, fused=fused,
-                         **_own_options(type(self).__name__, adamkit_options))
+    __init__.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_, params, *signature.parameters.values()])
+    __init__.__qualname__ = f"{api.name}.__init__"
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
 
 
-class Adagrad(RuleOptimizer):
-    """Adagrad, as ``torch.optim.Adagrad`` (:mod:`adamkit.rules.adagrad`); state made eagerly, as torch."""
+_BUILT: dict[str, tuple[Declaration, type]] = {}
 
-    rule = rules.get("adagrad")
-    accepts_sparse = True
-    eager_state = True
 
-    def __init__(self, params: Params, lr: Any = 1e-2, lr_decay: float = 0,
-                 weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
-                 differentiable: bool = False, fused: bool | None = None,
-                 eps_mode: str = "paper", weight_decay_mode: str | None = None,
-                 **adamkit_options: Any) -> None:
-        hp = _settings(weight_decay_mode, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                       initial_accumulator_value=initial_accumulator_value, eps=eps,
-                       maximize=maximize, eps_mode=eps_mode)
-        super().__init__(params, hp, foreach=foreach, differentiable=differentiable, fused=fused,
-                         **_own_options(type(self).__name__, adamkit_options))
+def class_named(name: str) -> type[RuleOptimizer]:
+    """The class called ``name`` (``"Adam"``), built once per declaration; an AttributeError when
+    no declaration spells its torch class so."""
+    declaration = registry.by_api("torch", name)
+    if declaration is None:
+        raise AttributeError(name)
+    cached = _BUILT.get(name)
+    if cached is None or cached[0] is not declaration:
+        cached = _BUILT[name] = (declaration, build(declaration))
+    return cached[1]  # type: ignore[return-value]
+
+
+def for_rule(rule: str) -> type[RuleOptimizer]:
+    """The class of rule ``rule`` (``"adamw"`` -> ``AdamW``); a UsageError lists the valid ones."""
+    api = registry.declaration(rule).torch
+    if api is None:
+        raise HyperparameterError(f"optimizer {rule!r} has no torch class; valid: "
+                                  f"{', '.join(n for n, d in registry.declarations().items() if d.torch)}")
+    return class_named(api.name)

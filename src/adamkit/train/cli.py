@@ -125,7 +125,8 @@ def register(subparsers) -> None:
         description="Same model, seed, initial weights and data order for each optimizer.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  adamkit compare --dataset digits --optimizers adam,sgd,rmsprop,adagrad\n"
-        "default learning rates per optimizer: see adamkit.train.compare.DEFAULT_LR; --lr sets one for all",
+        "default learning rates per optimizer: each optimizer's declared train_lr "
+        "(adamkit.registry); --lr sets one for all",
     )
     c.add_argument("--optimizers", default="adam,sgd,rmsprop",
                    help="comma-separated optimizer names (default adam,sgd,rmsprop)")

@@ -2,7 +2,8 @@
 
 The seed fixes the initial weights (the model is built before the optimizer, which draws no
 random numbers) and ``trainer.epoch_order`` fixes the batches, so the runs differ only in the
-optimizer. Each optimizer gets its usual learning rate (``DEFAULT_LR``) unless ``--lr`` is given;
+optimizer. Each optimizer gets its usual learning rate (its declaration's ``train_lr``,
+:func:`~adamkit.train.optim_factory.default_settings`) unless ``--lr`` is given;
 an option flag such as ``--momentum`` goes to the optimizers that take it (:func:`configs_for`).
 """
 
@@ -17,24 +18,17 @@ from adamkit.train import optim_factory
 from adamkit.train.config import OPTIMIZER_FIELDS, TrainConfig, resolve
 from adamkit.train.trainer import train
 
-# A learning rate that works for each optimizer on the bundled tasks (torch's defaults where those
-# are sensible; plain SGD's 1e-3 barely moves in a few epochs, so SGD gets momentum 0.9 and 0.05).
-DEFAULT_LR = {
-    "adam": 3e-3, "adamw": 3e-3, "adamax": 3e-3, "nadam": 3e-3, "radam": 3e-3,
-    "sgd": 5e-2, "rmsprop": 1e-3, "adagrad": 3e-2, "sparse_adam": 3e-3,
-}
-DEFAULT_MOMENTUM = {"sgd": 0.9}
-
 
 def configs_for(recipe: str | None, given: dict, names: list[str]) -> dict[str, TrainConfig]:
     """One config per optimizer in ``names``: the recipe, then ``given`` (the user's settings).
 
     An optimizer option in ``given`` (momentum, betas, ...) goes to the optimizers that take it;
-    each optimizer gets ``DEFAULT_LR`` (and ``DEFAULT_MOMENTUM``) unless ``given`` sets them.
+    each optimizer gets its declared training settings (lr, SGD's momentum) unless ``given`` sets
+    them.
     """
     for n in names:
-        if n not in optim_factory.OPTIMIZERS:
-            raise choice("optimizer", n, optim_factory.OPTIMIZERS)
+        if n not in optim_factory.optimizer_names():
+            raise choice("optimizer", n, optim_factory.optimizer_names())
     configs = {}
     for n in names:
         cfg = resolve(recipe, {**given, "optimizer": n})
@@ -44,10 +38,9 @@ def configs_for(recipe: str | None, given: dict, names: list[str]) -> dict[str, 
                     raise UsageError(f"--{key.replace('_', '-')} applies to none of "
                                      f"{', '.join(names)}")
                 setattr(cfg, key, None)
-        if "lr" not in given:
-            cfg.lr = DEFAULT_LR[n]
-        if "momentum" not in given and n in DEFAULT_MOMENTUM:
-            cfg.momentum = DEFAULT_MOMENTUM[n]
+        for key, value in optim_factory.default_settings(n).items():
+            if key not in given:
+                setattr(cfg, key, value)
         configs[n] = cfg
     return configs
 

@@ -5,11 +5,18 @@ The CLI builds its choices and help from these, so that registering the commands
 ``optim_factory``, which need torch, hold the implementations; a test checks the names agree.
 """
 
+from typing import Any
+
 from adamkit.train import optim_factory
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "shapes", "sparse-text", "regression")
 MODELS = ("mlp", "digits-cnn", "seed-cnn", "mnist-cnn", "cifar-cnn", "unet", "seed-unet", "text-bag",
           "regression-mlp")
-OPTIMIZERS = optim_factory.OPTIMIZERS  # torch-free: it reads the rules' declarations
 GETTABLE = ("mnist", "fashion-mnist", "cifar10")  # ``adamkit data get``; here, not in download,
 # so that registering the commands does not load urllib
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OPTIMIZERS":  # torch-free: the registry's, read when asked (one registered later too)
+        return optim_factory.optimizer_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

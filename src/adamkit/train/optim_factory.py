@@ -1,6 +1,8 @@
 """Build an optimizer by name from command-line options (the trainer's only way to get one).
 
-The classes come from ``adamkit.torch`` (torch.optim drop-ins plus adamkit's options); the flag
+The names are the registry's optimizers that have a torch class (:mod:`adamkit.registry`), plus
+``sparse_adam`` (torch's SparseAdam, which has no rule of its own); the classes come from
+``adamkit.torch`` (torch.optim drop-ins plus adamkit's options); the flag
 names are the declared hyperparameters' (:mod:`adamkit.rules.hyperparameters`), mapping one to one
 onto constructor arguments. A flag an optimizer does not take is a usage error naming the
 optimizers that do take it, never silently ignored. Nothing here imports torch until an optimizer
@@ -11,22 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from adamkit import rules
+from adamkit import registry, rules
 from adamkit.errors import UsageError, choice
 from adamkit.rules.hyperparameters import OPTIONS
 
-CLASS_NAMES = {
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "adamax": "Adamax",
-    "nadam": "NAdam",
-    "radam": "RAdam",
-    "sgd": "SGD",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-    "sparse_adam": "SparseAdam",
-}
-OPTIMIZERS = tuple(CLASS_NAMES)
+SPARSE_ADAM = "sparse_adam"
 # The options the trainer offers as flags (all declared); the rest keep the optimizer's defaults.
 OPTION_FLAGS = (
     "lr", "betas", "eps", "weight_decay", "momentum", "amsgrad", "nesterov",
@@ -36,27 +27,51 @@ OPTION_FLAGS = (
 _SPARSE_ADAM_TAKES = frozenset({"lr", "betas", "eps", "maximize", "weight_decay"})
 
 
+def optimizer_names() -> tuple[str, ...]:
+    """Every optimizer the trainer builds, in the registry's order (one registered later too)."""
+    return (*(n for n, d in registry.declarations().items() if d.torch is not None), SPARSE_ADAM)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OPTIMIZERS":  # read when asked: an optimizer registered at run time is in it
+        return optimizer_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _known(name: str) -> str:
+    if name not in optimizer_names():
+        raise choice("optimizer", name, optimizer_names())
+    return name
+
+
 def optimizer_class(name: str) -> Any:
-    """The ``adamkit.torch`` class for optimizer ``name`` (one of ``OPTIMIZERS``)."""
-    if name not in CLASS_NAMES:
-        raise choice("optimizer", name, OPTIMIZERS)
+    """The ``adamkit.torch`` class for optimizer ``name`` (one of :func:`optimizer_names`)."""
     import adamkit.torch as backend  # torch.optim has the same classes (drop-ins) minus options
 
-    return getattr(backend, CLASS_NAMES[name])
+    if _known(name) == SPARSE_ADAM:
+        return backend.SparseAdam
+    return backend.for_rule(name)
 
 
 def accepted_options(name: str) -> set[str]:
     """The options optimizer ``name`` takes: its rule's hyperparameters and the front end's."""
-    if name not in CLASS_NAMES:
-        raise choice("optimizer", name, OPTIMIZERS)
-    if name == "sparse_adam":
+    if _known(name) == SPARSE_ADAM:
         return set(_SPARSE_ADAM_TAKES)
     return set(rules.get(name).takes) | set(OPTIONS)
 
 
+def default_settings(name: str) -> dict[str, Any]:
+    """What ``adamkit compare`` gives optimizer ``name`` unless told otherwise: its declared
+    training lr (and settings, such as SGD's momentum 0.9)."""
+    if _known(name) == SPARSE_ADAM:
+        return {"lr": registry.declaration("adam").train_lr}
+    declared = registry.declaration(name)
+    return {"lr": declared.train_lr, **declared.train_settings}
+
+
 def takers(option: str) -> list[str]:
     """The optimizers that take ``option``."""
-    return [n for n in OPTIMIZERS if option in accepted_options(n)]
+    return [n for n in optimizer_names() if option in accepted_options(n)]
 
 
 def check(name: str, options: dict) -> dict[str, Any]:

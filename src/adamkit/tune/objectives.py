@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from adamkit import registry
 from adamkit.errors import UsageError, choice
 from adamkit.rules.hyperparameters import HYPERPARAMETERS, canonical
 
@@ -43,9 +44,9 @@ class LabObjective:
         self.start = None if start is None else [float(v) for v in start]
 
     def optimizers(self) -> tuple[str, ...]:
-        from adamkit.lab.engine import OPTIMIZERS
+        from adamkit.lab.engine import optimizer_names
 
-        return OPTIMIZERS
+        return tuple(n for n in optimizer_names() if registry.variant(n).shape == "any")
 
     def applicable(self, optimizer: str) -> set[str]:
         from adamkit.lab.engine import hyperparameter_names
@@ -126,9 +127,9 @@ class TrainObjective:
         self._dataset: Any = None  # loaded by the first trial, shared by the rest
 
     def optimizers(self) -> tuple[str, ...]:
-        from adamkit.train.optim_factory import OPTIMIZERS
+        from adamkit.train.optim_factory import optimizer_names
 
-        return OPTIMIZERS
+        return optimizer_names()
 
     def applicable(self, optimizer: str) -> set[str]:
         from adamkit.train.optim_factory import OPTION_FLAGS, accepted_options

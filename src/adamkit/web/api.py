@@ -21,7 +21,7 @@ from adamkit import rules
 from adamkit.lab import functions as F
 from adamkit.lab import tune as lab_tune
 from adamkit.lab.arguments import race_flags
-from adamkit.lab.engine import run
+from adamkit.lab.engine import lab_lr, matrix_note, run
 from adamkit.lab.functions import contour_levels
 from adamkit.lab.style import optimizer_style
 from adamkit.rules.hyperparameters import HYPERPARAMETERS
@@ -33,9 +33,17 @@ SWEEP_AXES = ("lr", "beta1", "beta2", "eps", "momentum", "alpha")
 
 
 def meta() -> dict:
-    """Everything the page builds its controls from: optimizers, their sliders, the functions."""
+    """Everything the page builds its controls from: optimizers, their sliders, the functions.
+
+    ``elsewhere``: the optimizers that act on weight matrices, with the one line that says why a
+    test function's point cannot race them.
+    """
     optimizers: list[dict[str, Any]] = []
+    elsewhere: list[dict[str, str]] = []
     for name, v in rules.VARIANTS.items():
+        if v.shape != "any":
+            elsewhere.append({"name": name, "doc": v.doc, "note": matrix_note(name)})
+            continue
         optimizers.append({
             "name": name, "doc": v.doc, "rule": v.rule, "family": v.family,
             "sliders": inputs.sliders(name), "defaults": inputs.optimizer_defaults(name),
@@ -46,6 +54,7 @@ def meta() -> dict:
     wanted = {k for o in optimizers for k in o["sliders"]}
     return {
         "optimizers": optimizers,
+        "elsewhere": elsewhere,
         "hyperparameters": {k: inputs.slider(HYPERPARAMETERS[k]) for k in inputs.SLIDERS if k in wanted},
         "functions": [describe(fn) for fn in F.FUNCTIONS.values()],
         "sweep_axes": list(SWEEP_AXES),
@@ -58,7 +67,7 @@ def describe(fn: F.TestFunction) -> dict:
         "name": fn.name, "formula": fn.formula, "dim": fn.dim, "window": fn.window,
         "start": fn.start, "minima": fn.minima.tolist(), "f_min": fn.f_min, "steps": fn.steps,
         "log_levels": fn.log_levels, "description": fn.description,
-        "default_lr": {name: fn.default_lr(v.family) for name, v in rules.VARIANTS.items()},
+        "default_lr": {name: lab_lr(fn, name) for name in raceable()},
     }
 
 
@@ -271,3 +280,8 @@ def _finite(a) -> Any:
 def _jsonable(d: dict) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v.item() if isinstance(v, np.generic) else v)
             for k, v in d.items()}
+
+
+def raceable() -> list[str]:
+    """The optimizers a test function's point can race (those acting on matrices cannot)."""
+    return [name for name, v in rules.VARIANTS.items() if v.shape == "any"]

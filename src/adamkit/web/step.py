@@ -34,9 +34,9 @@ from adamkit.web.inputs import LIMITS, BadRequest
 
 # where ε sits in Adam's divisor, per eps_mode (see adamkit.rules.adam.Denominator)
 DENOMINATORS = {
-    "paper": "√v̂ + ε",
-    "hat": "(√v + ε) / √(1 − β2^t)",
-    "root": "√(v̂ + ε)",
+    "paper": "√v̂ₜ + ε",
+    "hat": "(√vₜ + ε) / √(1 − β₂ᵗ)",
+    "root": "√(v̂ₜ + ε)",
 }
 
 
@@ -128,7 +128,7 @@ def _adam(opt, point: np.ndarray, grad: np.ndarray, before: dict, t: int) -> dic
     return {
         "beta1": float(beta1), "beta2": float(beta2), "eps": float(hp["eps"]), "lr": float(hp["lr"]),
         "eps_mode": mode, "eps_root": float(hp.get("eps_root", 0.0)), "amsgrad": bool(hp["amsgrad"]),
-        "denominator_formula": ("√(v̂ + ε_root) + ε" if mode == "paper" and hp.get("eps_root", 0)
+        "denominator_formula": ("√(v̂ₜ + ε_root) + ε" if mode == "paper" and hp.get("eps_root", 0)
                                 else DENOMINATORS[mode]),
         "gradient_used": api._finite(used[0]),  # g after maximize's sign and L2 weight decay
         "m_prev": before.get("exp_avg", zeros), "v_prev": before.get("exp_avg_sq", zeros),
