@@ -3,9 +3,9 @@
 Two checks. In Python: the widget's kernel messages get the bytes the HTTP routes send (same
 dispatcher), for good and bad requests alike. In a real browser: a headless JupyterLab runs a
 notebook that shows the widget in Debian's chromium; the drawn paths equal ``adamkit.lab.run``'s,
-a slider moved with the keyboard recomputes them in the kernel, and the new paths equal the lab's
-for the slider's new value, bit for bit (the same float64 code, and JSON carries every double
-exactly), as the page's own test asserts.
+a slider moved with the keyboard recomputes them in the kernel, the new paths equal the lab's for
+the slider's new value, bit for bit (the same float64 code, and JSON carries every double
+exactly), as the page's own test asserts, and the kernel's ``w.state`` holds the new value.
 """
 
 from __future__ import annotations
@@ -208,6 +208,16 @@ def test_widget_in_jupyterlab_a_slider_recomputes_in_the_kernel(lab):
             assert now["path"] != first["path"]
             np.testing.assert_array_equal(np.array(now["path"]),
                                           run("rosenbrock", "adam", steps=STEPS, lr=lr).path[0])
+            # the sliders' state is the widget's state trait, back in the kernel
+            printed = page.evaluate("""async () => {
+                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                const future = kernel.requestExecute({ code: "print(repr(w.state['optimizers'][0]['hp']['lr']))" });
+                let out = "";
+                future.onIOPub = (msg) => { if (msg.header.msg_type === "stream") out += msg.content.text; };
+                await future.done;
+                return out;
+            }""")
+            assert float(printed) == lr
             page.wait_for_function(f"{app}.sweep && {app}.sweep.configurations == 4096", timeout=30000)
             assert page.is_hidden(".adamkit-widget #error")
             ARTIFACTS.mkdir(parents=True, exist_ok=True)

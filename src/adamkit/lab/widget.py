@@ -19,9 +19,11 @@ them, readable from Python.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
+import threading
 import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -115,6 +117,7 @@ class RaceWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._pool = ThreadPoolExecutor(COMPUTE_SLOTS, thread_name_prefix="adamkit-widget")
+        _warm_up_once()
         self.on_msg(self._on_request)
 
     def _on_request(self, _widget: Any, content: Any, buffers: Any) -> None:
@@ -130,6 +133,11 @@ class RaceWidget(anywidget.AnyWidget):
             reply = dispatch.answer(route, raw)
         self.send({"kind": REPLY, "id": content.get("id"), "status": reply.status,
                    "media_type": reply.media_type, "headers": reply.headers}, [reply.content])
+
+
+@functools.cache
+def _warm_up_once() -> None:
+    threading.Thread(target=dispatch.warm_up, daemon=True).start()
 
 
 def widget(function: str = "rosenbrock", optimizers: Any = ("adam", "sgd", "momentum", "rmsprop"), *,

@@ -91,6 +91,17 @@ def answer(route: str, raw: bytes | None) -> Reply:
     return json_reply(result)
 
 
+def warm_up() -> None:
+    """Load the sensitivity map's fused kernel (Numba's cache: about a second) and the meta before
+    the first page asks (both transports start this on a thread when they start)."""
+    try:
+        _meta()
+        api.sweep({"steps": 2, "optimizer": {"name": "adam"}, "x": {"name": "lr", "n": 2},
+                   "y": {"name": "beta1", "n": 2}})
+    except Exception:  # only a warm-up: the first real sweep reports any problem
+        log.exception("warm-up of the sweep path failed")
+
+
 def error_reply(exc: UsageError) -> Reply:
     """adamkit's one-line message as ``{"error": ...}`` with the error's status (400 unless set)."""
     message = str(exc).splitlines()[0] if str(exc) else "bad request"

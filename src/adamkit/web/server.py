@@ -15,7 +15,6 @@ the notebook widget (:mod:`adamkit.lab.widget`) calls the same, so both transpor
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 
@@ -27,18 +26,17 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from adamkit.web import api, dispatch, inputs
+from adamkit.web import dispatch, inputs
 
 STATIC = Path(__file__).parent / "static"
 COMPUTE_SLOTS = 4
-log = logging.getLogger("adamkit.web")
 
 
 def create_app() -> Starlette:
     limiter = anyio.CapacityLimiter(COMPUTE_SLOTS)
     dispatch.answer("meta", None)  # computed once, before the first page asks
     # load the fused sweep kernel (Numba's cache: about a second) before the first map is asked for
-    threading.Thread(target=_warm_up, daemon=True).start()
+    threading.Thread(target=dispatch.warm_up, daemon=True).start()
 
     def endpoint(route: str):
         """``/api/<route>``: the body read within the limit, answered by the one dispatcher."""
@@ -69,14 +67,6 @@ def create_app() -> Starlette:
 def _response(reply: dispatch.Reply) -> Response:
     return Response(reply.content, status_code=reply.status, media_type=reply.media_type,
                     headers=reply.headers)
-
-
-def _warm_up() -> None:
-    try:
-        api.sweep({"steps": 2, "optimizer": {"name": "adam"}, "x": {"name": "lr", "n": 2},
-                   "y": {"name": "beta1", "n": 2}})
-    except Exception:  # only a warm-up: the first real sweep reports any problem
-        log.exception("warm-up of the sweep path failed")
 
 
 async def _read_limited(request: Request) -> bytes:
