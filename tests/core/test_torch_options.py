@@ -113,7 +113,6 @@ INVALID = [
     ("Adam", {"nonfinite": "ignore"}, "invalid nonfinite 'ignore'"),
     ("Adam", {"clip_global_norm": 0.0}, "invalid clip_global_norm 0.0"),
     ("Adam", {"capturable": True}, "capturable=True"),
-    ("Adam", {"differentiable": True}, "differentiable=True"),
     ("AdamW", {"lr": float("nan")}, "Invalid learning rate: nan"),
     ("Adamax", {"betas": (0.9, 1.5)}, "Invalid beta parameter at index 1: 1.5"),
     ("NAdam", {"momentum_decay": -1.0}, "Invalid momentum_decay value: -1.0"),

@@ -17,8 +17,10 @@ adamkit's own options, on every optimizer:
 torch-only switches: ``foreach`` is accepted and ignored (adamkit chooses its own path), except
 where torch refuses a combination (a tensor ``lr`` or ``betas`` with ``foreach=True``; ``fused``
 with ``foreach`` or ``differentiable``), which adamkit refuses with torch's error;
-``capturable=True`` and ``differentiable=True`` are refused with a ValueError (:mod:`._compat`
-holds torch's checks). ``fused`` is accepted by every optimizer (every rule has its kernels,
+``capturable=True`` is refused with a ValueError (:mod:`._compat` holds torch's checks).
+``differentiable=True`` means what it means in torch.optim: the step runs with grad mode on, so
+autograd records the update (meta-learning through the optimizer); see :meth:`_step_tensor`.
+``fused`` is accepted by every optimizer (every rule has its kernels,
 :mod:`adamkit.torch.fused`); on params torch's fused kernels refuse (not floating point, a device
 such as ``meta``) the step raises torch's RuntimeError; on params only adamkit's kernels do not
 take (bfloat16 on the CPU, clipping options) the group takes the per-tensor rule path, and
@@ -87,10 +89,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         clipping.validate(options)
         hp = self.rule.validate(hyperparameters)
         moments = set(self.rule.init(torch.zeros(1), hp, torch)) & set(codecs.MOMENT_KEYS)
+        if differentiable and self.state_precision != "fp32":
+            raise ValueError(f"{name}: differentiable=True with state_precision="
+                             f"{self.state_precision!r}: a step is differentiated through moments "
+                             "kept in the param's dtype only; valid: 'fp32'")
         if self.state_precision != "fp32" and not moments:
             raise ValueError(f"{name}: state_precision={self.state_precision!r} applies to Adam-family "
                              f"moments, which {name} does not keep; valid: 'fp32'")
-        flags = {"foreach": foreach, "capturable": False, "differentiable": False, "fused": fused}
+        flags = {"foreach": foreach, "capturable": False, "differentiable": differentiable,
+                 "fused": fused}
         takes = inspect.signature(type(self).__init__).parameters  # torch's class's flags only
         defaults = {**hp, **{k: v for k, v in flags.items() if k in takes},
                     "nonfinite": nonfinite, **options}
@@ -214,8 +221,13 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     # -- the step --------------------------------------------------------------------------------
 
-    @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
+        # As torch.optim (``_use_grad_for_differentiable``): grad mode on for the step only when
+        # the optimizer is differentiable, so that autograd records the update.
+        with torch.set_grad_enabled(bool(self.defaults.get("differentiable"))):
+            return self._step(closure)
+
+    def _step(self, closure: Any) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -238,16 +250,33 @@ class RuleOptimizer(torch.optim.Optimizer):
     def _step_group(self, group: dict, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         """The per-tensor path: the rule itself, one parameter at a time (the ground truth)."""
         hp = self.hyperparameters(group)
+        differentiable = bool(group.get("differentiable"))
         for p, grad in zip(params, grads, strict=True):
             state = self.state.get(p) or self._init_state(p, group)
             with on_shard(state, p) as (shard, local_state):  # FSDP2: this rank's shard
-                self._step_tensor(shard, local(grad), local_state, hp, p.numel())
+                self._step_tensor(shard, local(grad), local_state, hp, p.numel(), differentiable)
             if state and self.state.get(p) is not state:  # torch keeps no entry for no state
                 self.state[p] = state
 
     def _step_tensor(self, p: torch.Tensor, grad: torch.Tensor, state: dict, hp: dict,
-                     numel: int) -> None:
-        """One tensor's update; ``numel`` is the whole parameter's (a shard's decides nothing)."""
+                     numel: int, differentiable: bool = False) -> None:
+        """One tensor's update; ``numel`` is the whole parameter's (a shard's decides nothing).
+
+        ``differentiable``: the step is recorded by autograd (grad mode is on, see :meth:`step`).
+        The rule then runs pure (plain ``torch``) on clones of the param and state, and the results
+        are copied into the param and state tensors (``copy_``, which autograd records): so they
+        are updated in place, as torch.optim updates them, with the same values, and the graph
+        holds only the clones, never a tensor written afterwards. In-place ops on the inputs
+        themselves would break autograd wherever one saves a tensor a later op writes (AMSGrad's
+        maximum saves the state it replaces, ``addcdiv`` the moment that the next step updates).
+        A leaf param that requires grad is refused by that ``copy_`` with torch's error, as torch's
+        own in-place step refuses it; torch's tests step a clone of the param. Tensor
+        hyperparameters that require grad stay tensors (``rules._numerics.value_of``).
+        """
+        if differentiable and torch.is_tensor(state.get("step")) and state["step"].requires_grad:
+            raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode; "
+                               "valid: a step count that does not require grad (a count has no "
+                               "derivative)")
         if not self.rule.counts_steps:
             step = 0
         elif torch.compiler.is_compiling():  # a tensor, as torch.optim's under dynamo
@@ -259,11 +288,16 @@ class RuleOptimizer(torch.optim.Optimizer):
             stored, arrays = arrays, codecs.decode_state(arrays, p.detach())
         real_p = _real(p)
         real_arrays = {k: _real(v) for k, v in arrays.items()}
-        # Eagerly the rule writes the param and moments in place where it can, as torch.optim
-        # does (same bits): the in-place namespace says so; what it returns anew is copied back
-        # here. dynamo traces it functional (plain torch).
-        xp = torch if torch.compiler.is_compiling() else in_place(torch)
-        new_p, new_arrays = self.rule.update(real_p, _real(grad), real_arrays, step, hp, xp)
+        if differentiable:  # pure, on clones: see the docstring
+            new_p, new_arrays = self.rule.update(real_p.clone(), _real(grad),
+                                                 {k: v.clone() for k, v in real_arrays.items()},
+                                                 step, hp, torch)
+        else:
+            # Eagerly the rule writes the param and moments in place where it can, as torch.optim
+            # does (same bits): the in-place namespace says so; what it returns anew is copied
+            # back here. dynamo traces it functional (plain torch).
+            xp = torch if torch.compiler.is_compiling() else in_place(torch)
+            new_p, new_arrays = self.rule.update(real_p, _real(grad), real_arrays, step, hp, xp)
         if new_p is not real_p:
             real_p.copy_(new_p)
         if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
@@ -285,10 +319,13 @@ class RuleOptimizer(torch.optim.Optimizer):
         # dtype; a 1-element one of any shape is used as its 0-dim view (torch's _to_scalar).
         if torch.is_tensor(hp.get("lr")) and hp["lr"].ndim:
             hp["lr"] = hp["lr"].reshape(())
-        if torch.is_tensor(hp.get("weight_decay")):
+        # Other tensor hyperparameters are read as numbers, but for one that requires grad
+        # (differentiable=True): the step differentiates through it.
+        if torch.is_tensor(hp.get("weight_decay")) and not hp["weight_decay"].requires_grad:
             hp["weight_decay"] = hp["weight_decay"].item()
         if "betas" in hp:
-            hp["betas"] = tuple(b.item() if torch.is_tensor(b) else b for b in hp["betas"])
+            hp["betas"] = tuple(b.item() if torch.is_tensor(b) and not b.requires_grad else b
+                                for b in hp["betas"])
         initial = group.get("initial_lr")  # set by torch.optim.lr_scheduler
         hp["lr_factor"] = hp["lr"] / float(initial) if initial else 1.0
         return hp

@@ -19,18 +19,18 @@ from adamkit.errors import HyperparameterError
 
 def check_flags(owner: str, *, foreach: bool | None, fused: bool | None, capturable: bool,
                 differentiable: bool) -> None:
-    """torch's checks of the step flags (torch's order), then adamkit's refusals: ``capturable``
-    (CUDA graph capture) and ``differentiable`` (a step traced by autograd)."""
-    if fused and differentiable:  # torch's check (and error) before adamkit's refusal below
+    """torch's checks of the step flags (torch's order), then adamkit's refusal of ``capturable``
+    (CUDA graph capture). ``differentiable=True`` is taken, on the per-tensor rule path: the fused
+    kernels do not record autograd, so ``fused=True`` with it is torch's error."""
+    if fused and differentiable:
         raise RuntimeError(f"{owner}: `fused` does not support `differentiable`; valid: "
-                           "differentiable=False (adamkit does not differentiate a step)")
+                           "fused=None or False with differentiable=True (the rule path, which "
+                           "autograd records)")
     if fused and foreach:
         raise RuntimeError(f"{owner}: `fused` and `foreach` cannot be `True` together.")
     if capturable:
         raise ValueError(f"{owner}: capturable=True (CUDA graph capture) is not supported; "
                          "valid: False (use torch.optim for graph capture)")
-    if differentiable:
-        raise ValueError(f"{owner}: differentiable=True is not supported; valid: False")
 
 
 def check_tensor_lr(owner: str, lr: Any) -> None:

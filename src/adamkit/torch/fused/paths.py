@@ -34,6 +34,7 @@ class PathReason(enum.Enum):
     NOT_SCALAR = "not a scalar"  # a hyperparameter given as an array
     SMALL_GROUP = "small group"  # fused=None, one tensor of fewer than AUTO_MIN_NUMEL elements
     PARAM = "param"  # a param the kernels do not take (dtype, device, layout, precision)
+    DIFFERENTIABLE = "differentiable"  # differentiable=True: autograd records the rule, not kernels
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def settings_verdict(rule: str, group: dict, defaults: dict) -> GroupPath | None
     looked at when the layout is built)."""
     if rule not in SPECS:
         return rule_path(PathReason.RULE, f"rule {rule!r}")
+    if group.get("differentiable"):
+        return rule_path(PathReason.DIFFERENTIABLE, "differentiable=True (autograd records the rule)")
     if group.get("fused") is False:
         return rule_path(PathReason.FUSED_FALSE)
     for key in ("nonfinite", "clip_value", "clip_norm", "clip_global_norm"):
