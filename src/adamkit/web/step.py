@@ -28,6 +28,7 @@ import numpy as np
 
 from adamkit import numpy as ak_numpy
 from adamkit import rules
+from adamkit.lab.engine import lab_lr, matrix_note
 from adamkit.rules._numerics import prepare
 from adamkit.web import api, inputs
 from adamkit.web.inputs import LIMITS, BadRequest
@@ -62,9 +63,11 @@ def step(body: dict) -> dict:
     name, hp = inputs.optimizer_hyperparameters(given.get("name"), given.get("hyperparameters"),
                                                 "optimizer")
     v = rules.variant(name)
+    if v.shape != "any":  # Adafactor, Muon: a test function's point is no matrix
+        raise BadRequest(matrix_note(name))
     rule = rules.get(v.rule)
     settings: dict[str, Any] = {**v.settings, **hp}
-    settings.setdefault("lr", fn.default_lr(v.family))
+    settings.setdefault("lr", lab_lr(fn, name))  # the race's default, when the page sends none
     if "beta1" in settings or "beta2" in settings:
         b1, b2 = rule.defaults["betas"]
         settings["betas"] = (settings.pop("beta1", b1), settings.pop("beta2", b2))

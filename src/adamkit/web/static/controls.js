@@ -106,64 +106,76 @@ const Controls = (() => {
   }
 
   // --- step through one update (data from /api/step) ---------------------------------------------
-  // Numbers in five significant digits; the exact values stay in app.update for the tests.
-  const num = (v) => (v === null || v === undefined ? "–" : v === 0 ? "0" :
-    (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(4) : Number(v.toPrecision(5)).toString()));
+  // Numbers to five significant digits (exponent form below 1e-3 and from 1e5); the exact values
+  // stay in app.update, and each cell carries its quantity's name and coordinate (data-key, data-i).
+  const num = (v) => {
+    if (v === null || v === undefined) return "–";
+    const p = Number(v.toPrecision(5));
+    return p !== 0 && (Math.abs(p) < 1e-3 || Math.abs(p) >= 1e5) ? p.toExponential() : String(p);
+  };
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
-  // One row: a name, the formula with this step's numbers, a cell per coordinate (or one number).
-  function row(name, what, values, dim, cls = () => "", key = "") {
+  // One row: the quantity, how it is made (with this step's numbers), a cell per coordinate, or
+  // one cell across them for a scalar (a bias correction, NAdam's mu_product).
+  function row(name, what, values, dim, key, cls = () => "") {
     const cells = values === null ? `<td class="num" colspan="${dim}">–</td>`
-      : values.length === 1 && dim > 1 ? `<td class="num" colspan="${dim}" data-key="${key}" data-i="0">${num(values[0])}</td>`
+      : values.length === 1 && dim > 1 ? `<td class="num scalar" colspan="${dim}" data-key="${key}" data-i="0">${num(values[0])}</td>`
         : values.map((v, i) => `<td class="num ${cls(i)}" data-key="${key}" data-i="${i}">${num(v)}</td>`).join("");
-    return `<tr><th scope="row">${name}</th><td class="what">${esc(what)}</td>${cells}</tr>`;
+    return `<tr><th scope="row">${name}<span class="what">${esc(what)}</span></th>${cells}</tr>`;
   }
 
-  // The update at step t, as the source documents write Adam's: g, m, v, m̂ and v̂, then the step.
-  // Other rules: their formula (the rule module's own), their state before and after, the step.
+  // The update at step t. The Adam family's as the source documents write it, in their order and
+  // notation: gₜ, then mₜ and vₜ, then m̂ₜ and v̂ₜ, then θₜ = θₜ₋₁ − α·m̂ₜ/(√v̂ₜ + ε). Other rules:
+  // their formula (the rule module's own), each state array before and after, and the move.
   function updateTable(node, u) {
     const dim = u.dim, coords = ["x", "y"].slice(0, dim), t = u.step;
-    const head = `<tr><th></th><th></th>${coords.map((c) => `<th scope="col" class="num">${c}</th>`).join("")}</tr>`;
-    const lines = [row("θ", `point before step ${t}, f = ${num(u.value)}`, u.point, dim, undefined, "point"),
-      row("g", "∇f(θ), the gradient", u.gradient, dim, undefined, "gradient")];
-    let note = "", formula = "";
+    const head = `<tr><th></th>${coords.map((c) => `<th scope="col" class="num">${c}</th>`).join("")}</tr>`;
+    const lines = [row("θₜ₋₁", `the point before step t = ${t}`, u.point, dim, "point"),
+      row("f(θₜ₋₁)", "the function there", [u.value], dim, "value"),
+      row("gₜ", "∇f(θₜ₋₁), the gradient", u.gradient, dim, "gradient")];
+    let note = "", intro = "";
     const a = u.adam;
     if (a) {
-      const same = a.gradient_used.every((v, i) => v === u.gradient[i]);
-      if (!same) lines.push(row("g", "with maximize's sign / L2 weight decay", a.gradient_used, dim, undefined, "gradient_used"));
+      intro = `<p class="note">${esc(u.optimizer)}'s update as the source documents write it: the gradient, ` +
+        "the two moving averages, their bias corrections, then the step; α is lr.</p>";
+      if (!a.gradient_used.every((v, i) => v === u.gradient[i])) {
+        lines.push(row("gₜ", "as used: maximize's sign, L2 weight decay", a.gradient_used, dim, "gradient_used"));
+      }
       const b1 = num(a.beta1), b2 = num(a.beta2);
-      lines.push(row("m", `previous m`, a.m_prev, dim, undefined, "m_prev"),
-        row("m", `${b1}·m + ${num(1 - a.beta1)}·g`, a.m, dim, undefined, "m"),
-        row("v", `previous v`, a.v_prev, dim, undefined, "v_prev"),
-        row("v", `${b2}·v + ${num(1 - a.beta2)}·g²`, a.v, dim, undefined, "v"));
-      if (a.v_max) lines.push(row("v", "max(previous max, v) (AMSGrad)", a.v_max, dim, undefined, "v_max"));
-      lines.push(row("1 − β1^t", `1 − ${b1}^${t}`, [a.bias_correction1], dim, undefined, "bias_correction1"),
-        row("1 − β2^t", `1 − ${b2}^${t}`, [a.bias_correction2], dim, undefined, "bias_correction2"),
-        row("m̂", `m / ${num(a.bias_correction1)}`, a.m_hat, dim, undefined, "m_hat"),
-        row("v̂", `v / ${num(a.bias_correction2)}`, a.v_hat, dim, undefined, "v_hat"),
-        row("divisor", `${a.denominator_formula}, ε = ${num(a.eps)}`, a.denominator, dim, undefined, "denominator"));
+      lines.push(row("mₜ₋₁", "first moment before", a.m_prev, dim, "m_prev"),
+        row("mₜ", `β₁·mₜ₋₁ + (1 − β₁)·gₜ = ${b1}·mₜ₋₁ + ${num(1 - a.beta1)}·gₜ`, a.m, dim, "m"),
+        row("vₜ₋₁", "second moment before", a.v_prev, dim, "v_prev"),
+        row("vₜ", `β₂·vₜ₋₁ + (1 − β₂)·gₜ² = ${b2}·vₜ₋₁ + ${num(1 - a.beta2)}·gₜ²`, a.v, dim, "v"));
+      if (a.v_max) lines.push(row("max vₜ", "max(max vₜ₋₁, vₜ): AMSGrad divides by it", a.v_max, dim, "v_max"));
+      lines.push(row("1 − β₁ᵗ", `1 − ${b1}^${t}`, [a.bias_correction1], dim, "bias_correction1"),
+        row("1 − β₂ᵗ", `1 − ${b2}^${t}`, [a.bias_correction2], dim, "bias_correction2"),
+        row("m̂ₜ", `mₜ / (1 − β₁ᵗ)`, a.m_hat, dim, "m_hat"),
+        row("v̂ₜ", `${a.v_max ? "max vₜ" : "vₜ"} / (1 − β₂ᵗ)`, a.v_hat, dim, "v_hat"),
+        row("divisor", `${a.denominator_formula}, ε = ${num(a.eps)}`, a.denominator, dim, "denominator"));
       const mattered = (i) => (a.eps_share[i] !== null && a.eps_share[i] >= 0.01 ? "eps" : "");
-      lines.push(row("ε share", "of the divisor", a.eps_share, dim, mattered, "eps_share"),
-        row("lr / divisor", `per-coordinate step size, lr = ${num(a.lr)}`, a.effective_lr, dim, undefined, "effective_lr"),
-        row("step", "−lr · m̂ / divisor", a.update, dim, undefined, "update"));
+      lines.push(row("ε share", "ε's part of the divisor", a.eps_share, dim, "eps_share", mattered),
+        row("α / divisor", `each coordinate's step size, α = ${num(a.lr)}`, a.effective_lr, dim, "effective_lr"),
+        row("step", "−α·m̂ₜ / divisor", a.update, dim, "update"));
       const where = coords.filter((c, i) => mattered(i));
       const ruled = coords.filter((c, i) => a.eps_dominates[i]);
       note = where.length
-        ? `ε mattered at ${where.join(", ")}: it is ≥ 1% of the divisor there` +
-          (ruled.length ? ` (over half at ${ruled.join(", ")}: Adam moves like momentum SGD with step lr/ε)` : "") + "."
-        : "ε made no difference here: under 1% of the divisor for every coordinate.";
+        ? `ε mattered at ${where.join(", ")}: it is at least 1% of the divisor there` +
+          (ruled.length ? `, over half at ${ruled.join(", ")} (Adam moves like momentum SGD with step α/ε there)` : "") + "."
+        : "ε made no difference here: under 1% of the divisor at every coordinate.";
     } else {
-      formula = u.formula ? `<pre>${esc(u.formula)}</pre>` : "";
+      intro = `<p class="note">${esc(u.optimizer)} (rule ${esc(u.rule)}) updates as its rule writes it:</p>` +
+        (u.formula ? `<pre>${esc(u.formula)}</pre>` : "");
       for (const key of u.state_keys) {
         const before = u.state_before[key], after = u.state_after[key];
-        lines.push(row(key, "before", before === undefined ? null : before, dim, undefined, `before.${key}`),
-          row(key, "after", after === undefined ? null : after, dim, undefined, `after.${key}`));
+        lines.push(row(`${key}ₜ₋₁`, "state before", before === undefined ? null : before, dim, `before.${key}`),
+          row(`${key}ₜ`, "state after", after === undefined ? null : after, dim, `after.${key}`));
       }
-      if (!u.state_keys.length) note = `${u.optimizer} keeps no state with these settings: the step is −lr·g.`;
+      if (!u.state_keys.length) note = `${u.optimizer} keeps no state with these settings.`;
     }
-    lines.push(row("θ change", "θ after − θ before", u.change, dim, undefined, "change"),
-      row("θ", `point after step ${t}, f = ${num(u.next_value)}`, u.next_point, dim, undefined, "next_point"));
-    node.innerHTML = formula + `<table>${head}${lines.join("")}</table>` + (note ? `<p class="note">${esc(note)}</p>` : "");
+    lines.push(row("θₜ − θₜ₋₁", "the move (weight decay included)", u.change, dim, "change"),
+      row("θₜ", `the point after step ${t}`, u.next_point, dim, "next_point"),
+      row("f(θₜ)", "the function there", [u.next_value], dim, "next_value"));
+    node.innerHTML = intro + `<table>${head}${lines.join("")}</table>` + (note ? `<p class="note">${esc(note)}</p>` : "");
   }
 
   return { card, result, internalsTable, updateTable, scale, show, num };
