@@ -64,6 +64,8 @@ BODIES = [
              "optimizers": [{"name": "adam", "hyperparameters": {"lr": 0.02}}, {"name": "sgd"}]}),
     ("run", {"function": "rosenbrock", "optimizers": [{"name": "adam", "hyperparameters": {"lr": -1}}]}),
     ("run", {"function": "rosenbrock", "steps": 10**6, "optimizers": [{"name": "adam"}]}),
+    ("step", {"function": "rosenbrock", "steps": 30, "step": 12,
+              "optimizer": {"name": "nadam", "hyperparameters": {"lr": 0.05}}}),
     ("function", {"function": "x**2 + sin(y"}),
     ("surface", {"function": "rosenbrock", "colour": "red"}),
 ]
@@ -75,6 +77,16 @@ def test_messages_are_answered_as_the_http_routes(server, route, body):
     status, payload = replies.ask(route, body)
     http_status, http_payload = post(server + f"api/{route}", body)
     assert (status, without_timing(payload)) == (http_status, without_timing(http_payload))
+
+
+def test_a_download_is_the_same_bytes(server):
+    body = {"function": "rosenbrock", "steps": 20, "format": "png", "optimizers": [{"name": "adam"}]}
+    replies = Replies()
+    status, data = replies.ask("export", body)
+    content, _ = replies.sent[-1]
+    assert status == 200 and content["media_type"] == "image/png" and data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert content["headers"] == {"Content-Disposition": 'attachment; filename="race-rosenbrock.png"'}
+    assert post(server + "api/export", body) == (200, data)
 
 
 def test_meta_bad_json_and_unknown_routes(server):

@@ -36,7 +36,8 @@ from adamkit.errors import UsageError
 from adamkit.web import api, dispatch, inputs
 
 STATIC = Path(api.__file__).parent / "static"
-COMPUTE_SLOTS = 4  # as adamkit.web.server's
+COMPUTE_SLOTS = 4  # as adamkit.web.server's, for all the widgets of a kernel together
+_POOL = ThreadPoolExecutor(COMPUTE_SLOTS, thread_name_prefix="adamkit-widget")  # threads start on use
 REQUEST, REPLY = "adamkit-request", "adamkit-reply"
 
 
@@ -67,6 +68,8 @@ return mount;
 
 function render({{ model, el }}) {{
   const pending = new Map();
+  // every view of the model hears every reply: ids carry this view's own random prefix
+  const view = Math.random().toString(36).slice(2);
   let asked = 0;
   const onMessage = (msg, buffers) => {{
     if (!msg || msg.kind !== "{REPLY}" || !pending.has(msg.id)) return;
@@ -78,7 +81,7 @@ function render({{ model, el }}) {{
   model.on("msg:custom", onMessage);
   // fetch's shape: (path, JSON body or undefined) -> a Promise of a Response, from the kernel
   const transport = (path, body) => new Promise((resolve) => {{
-    const id = ++asked;
+    const id = `${{view}}:${{++asked}}`;
     pending.set(id, resolve);
     model.send({{ kind: "{REQUEST}", id, route: path.replace(/^\\/api\\//, ""),
                  body: body === undefined ? null : JSON.stringify(body) }});
@@ -116,13 +119,12 @@ class RaceWidget(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._pool = ThreadPoolExecutor(COMPUTE_SLOTS, thread_name_prefix="adamkit-widget")
         _warm_up_once()
         self.on_msg(self._on_request)
 
     def _on_request(self, _widget: Any, content: Any, buffers: Any) -> None:
         if isinstance(content, dict) and content.get("kind") == REQUEST:
-            self._pool.submit(self._answer, content)
+            _POOL.submit(self._answer, content)
 
     def _answer(self, content: dict) -> None:
         route, body = content.get("route"), content.get("body")
