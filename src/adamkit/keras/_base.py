@@ -72,9 +72,11 @@ class RuleOptimizer(keras.optimizers.Optimizer):
         self.keras_arguments = dict(keras_arguments)
         for key, value in keras_arguments.items():  # optimizer.beta_1 etc., as Keras's classes
             setattr(self, key, value)
+        decay = {"weight_decay": self.weight_decay or 0.0, "weight_decay_mode": weight_decay_mode}
+        if "weight_decay" not in self.rule.takes and not self.weight_decay:
+            decay = {}  # a rule without weight decay (Keras's base option left unset)
         self.hyperparameters = self.rule.validate({
-            **keras_arguments, **(fixed or {}), "lr": base_lr, "weight_decay": self.weight_decay or 0.0,
-            "weight_decay_mode": weight_decay_mode})
+            **keras_arguments, **(fixed or {}), "lr": base_lr, **decay})
 
     def build(self, var_list: list) -> None:
         if self.built:
