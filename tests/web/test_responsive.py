@@ -3,7 +3,8 @@
 At each width: the number of columns (measured from the sections' boxes), no sideways scrolling,
 every slider named for a screen reader, a slider moved by the keyboard re-runs the race, and (on
 the phone, with touch) a tap on the map and on a slider works. A full-page screenshot per width
-goes to ``test-artifacts/web/responsive-<width>.png``.
+goes to ``test-artifacts/web/responsive-<width>.png``, and one in step-through mode to
+``responsive-<width>-step.png``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ def page(browser, server, request):
     ready(pg, 4)
     pg.width = width  # type: ignore[attr-defined]
     yield pg
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"responsive-{width}.png"), full_page=True)
     context.close()
     assert not errors, errors
 
@@ -40,11 +39,22 @@ def columns(pg) -> int:
     return len(set(lefts))
 
 
-def test_columns_and_no_sideways_scroll(page):
-    assert columns(page) == WIDTHS[page.width]
-    sizes = page.evaluate("({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
-                          " body: document.body.scrollWidth})")
+def shoot(pg, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.wait_for_function("window.adamkitApp.sweep !== null")  # the last panel drawn
+    pg.screenshot(path=str(ARTIFACTS / f"responsive-{pg.width}{name}.png"), full_page=True)
+
+
+def no_sideways_scroll(pg) -> None:
+    sizes = pg.evaluate("({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,"
+                        " body: document.body.scrollWidth})")
     assert sizes["scroll"] <= sizes["inner"] and sizes["body"] <= sizes["inner"], sizes
+
+
+def test_columns_and_no_sideways_scroll(page):
+    shoot(page, "")
+    assert columns(page) == WIDTHS[page.width]
+    no_sideways_scroll(page)
     # nothing sticks out of the viewport on the right (a wide child clipped by overflow would not
     # show in scrollWidth but would be cut off)
     widest = page.evaluate("""Math.max(...[...document.querySelectorAll('main *')]
@@ -78,10 +88,10 @@ def test_keyboard_moves_a_slider_and_reruns(page):
     lr = page.evaluate("window.adamkitApp.runs[0].hyperparameters.lr")
     page.evaluate("window.adamkitApp.latency = null")
     slider.focus()
-    for _ in range(20):  # one notch is 1/1000 of the slider: a few make a visible change
+    for _ in range(3):  # one notch is 1/1000 of the slider (lr: ~1.4% on its log scale)
         page.keyboard.press("ArrowRight")
     page.wait_for_function("window.adamkitApp.latency !== null")
-    assert int(slider.input_value()) == before + 20
+    assert int(slider.input_value()) == before + 3
     page.wait_for_function(f"window.adamkitApp.runs[0].hyperparameters.lr > {lr}")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "adam lr"
 
@@ -104,3 +114,15 @@ def test_touch_taps_the_map_and_a_slider(page):
     page.wait_for_function("window.adamkitApp.latency !== null")
     assert abs(int(slider.input_value()) - 200) < 60 and int(slider.input_value()) != before
     assert sbox["height"] >= 24  # a finger-sized target
+
+
+def test_step_through_fits(page):
+    """The step-through table, the widest thing the page shows, stays inside the screen."""
+    page.get_by_role("button", name="step through one update").click()
+    page.wait_for_function("window.adamkitApp.update && window.adamkitApp.update.step == 1")
+    page.get_by_role("button", name="next update").click()
+    page.wait_for_function("window.adamkitApp.update.step == 2")
+    no_sideways_scroll(page)
+    table = page.locator("#update-body table").bounding_box()
+    assert table["x"] >= 0 and table["x"] + table["width"] <= page.width
+    shoot(page, "-step")

@@ -74,7 +74,9 @@ const Draw = (() => {
     ctx.moveTo(x + r, y - r); ctx.lineTo(x - r, y + r); ctx.stroke();
   }
 
-  function arrow(ctx, x, y, dx, dy, color, label, labelFont = "11px sans-serif") {
+  // an arrow from (x, y) by (dx, dy); its meaning goes in the map's key (labels at the tips
+  // collided: Adam's step and −m̂ usually point the same way)
+  function arrow(ctx, x, y, dx, dy, color) {
     const len = Math.hypot(dx, dy);
     if (!(len > 0.5)) return;
     ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 2;
@@ -84,7 +86,16 @@ const Draw = (() => {
     ctx.lineTo(x + dx - 9 * Math.cos(a - 0.4), y + dy - 9 * Math.sin(a - 0.4));
     ctx.lineTo(x + dx - 9 * Math.cos(a + 0.4), y + dy - 9 * Math.sin(a + 0.4));
     ctx.fill();
-    ctx.font = labelFont; ctx.fillText(label, x + dx + 4, y + dy - 4);
+  }
+
+  // a key line in the map's top-left corner on white: [text, colour] pieces side by side
+  function mapKey(canvas, ctx, pieces) {
+    ctx.font = font(canvas, 12);
+    const size = parseInt(ctx.font, 10);
+    const wide = pieces.reduce((w, [text]) => w + ctx.measureText(text).width, 0);
+    ctx.fillStyle = "rgba(255,255,255,0.9)"; ctx.fillRect(4, 4, wide + 8, size + 6);
+    let x = 8;
+    for (const [text, color] of pieces) { ctx.fillStyle = color; ctx.fillText(text, x, size + 5); x += ctx.measureText(text).width; }
   }
 
   // The map: surface, minima, start, every path up to step t, heads, divergence marks, and for
@@ -98,6 +109,7 @@ const Draw = (() => {
     const T = transform(canvas, fn.window);
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(surface.image, 0, 0, canvas.width, canvas.height);
+    let arrows = null; // the inspected Adam run's arrows, named in the key
     runs.forEach((run, k) => {
       if (!run) return;
       const last = Math.min(t, run.path.length - 1);
@@ -122,13 +134,15 @@ const Draw = (() => {
         // the real step is -update; it is scaled up to stay visible, as the label says
         const sx = T.px(head[0]) - T.px(head[0] - u[0]), sy = T.py(head[1]) - T.py(head[1] - u[1]);
         const grow = 40 / Math.max(Math.hypot(sx, sy), 1e-12);
-        arrow(ctx, T.px(head[0]), T.py(head[1]), -sx * grow, -sy * grow, "#c00", `step ×${grow.toPrecision(2)}`, font(canvas, 11));
+        arrow(ctx, T.px(head[0]), T.py(head[1]), -sx * grow, -sy * grow, "#c00");
+        arrows = `step ×${grow.toPrecision(2)}`;
         const mx = T.px(m[0]) - T.px(0), my = T.py(m[1]) - T.py(0);
         const mg = 30 / Math.max(Math.hypot(mx, my), 1e-12);
-        arrow(ctx, T.px(head[0]), T.py(head[1]), -mx * mg, -my * mg, "#555", "−m̂ (direction)", font(canvas, 11));
+        arrow(ctx, T.px(head[0]), T.py(head[1]), -mx * mg, -my * mg, "#555");
       }
     });
     for (const m of fn.minima) star(ctx, T.px(m[0]), T.py(m[1]), 11);  // above the paths
+    if (arrows) mapKey(canvas, ctx, [["→ ", "#c00"], [`Adam's step, drawn ${arrows.slice(5)} long`, "#333"], ["   → ", "#555"], ["−m̂ (direction)", "#333"]]);
     ctx.beginPath(); ctx.arc(T.px(start[0]), T.py(start[1]), 6, 0, 2 * Math.PI);
     ctx.fillStyle = "#000"; ctx.fill();
     const key = `x ∈ [${fn.window[0]}], y ∈ [${fn.window[1]}]; ★ minimum, ● start`;
