@@ -84,6 +84,25 @@ def test_adam_step_equals_the_race_numpy_and_the_seeds(server):
     assert a["eps_dominates"] == [bool(s > 0.5) for s in want["eps_share"]]
 
 
+def test_the_seeds_one_dimensional_example(server):
+    """The source documents' own race: f(x) = (x - 2)², x₀ = 8, α = 0.1, Adam's 50th update."""
+    status, u = post(server + "api/step", {"function": "(x - 2)**2", "start": [8.0], "step": 50,
+                                           "optimizer": {"name": "adam", "hyperparameters": {"lr": 0.1}}})
+    assert status == 200 and u["dim"] == 1, u
+    x, m, v = 8.0, 0.0, 0.0
+    for t in range(1, 51):  # the seeds' loop, as they write it
+        g = 2 * (x - 2)
+        m = 0.9 * m + (1 - 0.9) * g
+        v = 0.999 * v + (1 - 0.999) * g**2
+        m_hat = m / (1 - 0.9**t)
+        v_hat = v / (1 - 0.999**t)
+        x_before, x = x, x - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8)
+    a = u["adam"]
+    np.testing.assert_allclose([u["point"][0], u["gradient"][0], a["m"][0], a["v"][0], a["m_hat"][0],
+                                a["v_hat"][0], u["next_point"][0]],
+                               [x_before, 2 * (x_before - 2), m, v, m_hat, v_hat, x], rtol=1e-12)
+
+
 def test_momentum_step_is_its_own_update(server):
     """SGD with momentum: its buffer before and after, and the move -lr·buf, generic over state keys."""
     fn = get_function("rosenbrock")
