@@ -28,6 +28,9 @@ setting here:
   decay is the base optimizer's, ``y *= 1 - lr·wd`` before the step with the un-warmed lr
   (``weight_decay_on="y"``; z is not decayed).
 
+``weight_decay_mode="decoupled"`` (default) is the decay above (on z, or on y); ``"l2"`` adds
+``wd·y`` to the gradient before the second moment instead (torch's Adam's L2; no reference has it).
+
 ``weight_sum`` and ``lr_max`` are scalars of the state (0-dim arrays; torch's reference keeps them
 per parameter group, by these names). :func:`eval_params` and :func:`train_params` are the
 switch between ``y`` and ``x`` (the reference's ``eval()``/``train()``, optax's
@@ -41,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     as_scalar_or_array,
     bias_correction,
@@ -56,8 +60,9 @@ from adamkit.rules._numerics import (
 from adamkit.rules._rule import Rule
 from adamkit.rules.hyperparameters import numbers
 
-TAKES = ("lr", "betas", "eps", "weight_decay", "warmup_steps", "r", "weight_lr_power",
-         "weight_decay_on", "warmup_lag")
+TAKES = ("lr", "betas", "eps", "weight_decay", "weight_decay_mode", "weight_decay_on",
+         "warmup_steps", "r", "weight_lr_power", "warmup_lag")
+WEIGHT_DECAY_MODES = ("decoupled", "l2")
 STATE_KEYS = ("z", "exp_avg_sq", "weight_sum", "lr_max")
 SCALAR_KEYS = ("weight_sum", "lr_max")
 
@@ -67,12 +72,17 @@ def _is_number(x: Any) -> bool:
 
 
 def _check(owner: str, hp: dict) -> None:
-    """β1 > 0: the average ``x = (y - (1-β1)·z)/β1`` divides by it (optax says so too)."""
+    """β1 > 0: the average ``x = (y - (1-β1)·z)/β1`` divides by it (optax says so too); where the
+    decay goes (``weight_decay_on``) is a choice of the decoupled decay only."""
     beta1 = numbers(hp["betas"][0])
     if beta1 is not None and bool(np.any(beta1 <= 0)):
         raise HyperparameterError(
             f"{owner}: invalid betas[0] {hp['betas'][0]!r}; valid range (0, 1): the average "
             "x = (y - (1-β1)·z)/β1 needs β1 > 0")
+    if hp["weight_decay_mode"] == "l2" and hp["weight_decay_on"] != "z":
+        raise HyperparameterError(
+            f"{owner}: invalid weight_decay_on {hp['weight_decay_on']!r} with weight_decay_mode="
+            "'l2' (the decay joins the gradient); valid: 'z', or weight_decay_mode='decoupled'")
 
 
 def _copy(param: Any, xp: Any) -> Any:
@@ -102,6 +112,15 @@ def _warmup(step: Any, warmup_steps: Any, xp: Any) -> Any:
     if _is_number(warmup_steps) and isinstance(step, int):
         return step / warmup_steps if step < warmup_steps else 1.0
     return xp.minimum(step / warmup_steps, 1.0)
+
+
+def learning_rates(step: Any, hp: dict, xp: Any) -> tuple[Any, Any]:
+    """``(lr of the z step, lr of the average's weight)`` at step ``step``: both
+    ``lr·min(t/warmup_steps, 1)`` (the reference's ``group['lr']*sched``, its ``scheduled_lr``),
+    the first one step behind with ``warmup_lag`` (optax)."""
+    lr, warm = value_of(hp["lr"]), hp["warmup_steps"]
+    lr_avg = lr * _warmup(step, warm, xp)
+    return (lr * _warmup(step - 1, warm, xp) if hp.get("warmup_lag") else lr_avg), lr_avg
 
 
 def _as_state(value: Any, old: Any, xp: Any) -> Any:
@@ -135,22 +154,21 @@ def averaging_weight(state: dict, step: Any, lr_t: Any, hp: dict, xp: Any) -> tu
 
 def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> tuple[Any, dict]:
     beta1, beta2 = hp["betas"]
-    lr = value_of(hp["lr"])
     wd = value_of(hp["weight_decay"])
-    warm = hp["warmup_steps"]
-    lr_avg = lr * _warmup(step, warm, xp)  # the reference's group['lr']*sched
-    lr_step = lr * _warmup(step - 1, warm, xp) if hp.get("warmup_lag") else lr_avg
+    lr_step, lr_avg = learning_rates(step, hp, xp)
     c, weight_sum, lr_max = averaging_weight(state, step, lr_avg, hp, xp)
 
-    decay_y = hp.get("weight_decay_on", "z") == "y" and not is_static(wd, 0)
-    if decay_y:  # Keras's base optimizer: the variable (y) shrinks before the step
-        param, _ = prepare(param, grad, {"weight_decay": wd, "weight_decay_mode": "decoupled",
-                                         "lr": lr}, xp)
+    mode = hp.get("weight_decay_mode", "decoupled")
+    decay_y = mode == "decoupled" and hp.get("weight_decay_on", "z") == "y"
+    decay_z = mode == "decoupled" and not decay_y and not is_static(wd, 0)
+    if mode == "l2" or decay_y:  # l2: g += wd·y; y: Keras's base optimizer, y *= 1 - lr·wd first
+        param, grad = prepare(param, grad, {"weight_decay": wd, "weight_decay_mode": mode,
+                                            "lr": value_of(hp["lr"])}, xp)
     exp_avg_sq = ema_square(state["exp_avg_sq"], grad, as_scalar_or_array(beta2, grad, xp), xp)
     bc2 = as_scalar_or_array(bias_correction(beta2, step), exp_avg_sq, xp)
     denom = xp.sqrt(exp_avg_sq / bc2) + as_scalar_or_array(hp["eps"], exp_avg_sq, xp)
     u = grad / denom
-    if not decay_y and not is_static(wd, 0):
+    if decay_z:
         u = move_param(u, param, as_scalar_or_array(wd, param, xp), xp)  # u is a fresh temporary
     z = state["z"]
     y_scale = lr_step * (beta1 * (1 - c) - 1)  # in the reference's order: lr*(beta1*(1-ckp1)-1)
@@ -175,4 +193,23 @@ def train_params(x: Any, z: Any, beta1: Any, xp: Any) -> Any:
 
 SCHEDULE_FREE_ADAMW = Rule(
     "schedule_free_adamw", init, update, TAKES,
-    {"lr": 0.0025, "weight_decay": 0.0}, STATE_KEYS, check=_check)
+    {"lr": 0.0025, "weight_decay": 0.0, "weight_decay_mode": "decoupled"}, STATE_KEYS, check=_check,
+    choices={"weight_decay_mode": WEIGHT_DECAY_MODES})
+
+
+DECLARATIONS = (Declaration(
+    SCHEDULE_FREE_ADAMW, "Schedule-free AdamW (Defazio et al.): no lr schedule, an average x of "
+    "the z steps", "adaptive", "#882255", "p",
+    torch=Api("AdamWScheduleFree", "lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, "
+              "warmup_steps=0, r=0.0, weight_lr_power=2.0, foreach=True",
+              peer="schedulefree.AdamWScheduleFree",
+              base="adamkit.torch.schedule_free:ScheduleFree"),
+    keras=Api("ScheduleFreeAdamW", "learning_rate=0.0025, beta_1=0.9, beta_2=0.999, epsilon=1e-8, "
+              "warmup_steps=0", peer="keras.optimizers.ScheduleFreeAdamW",
+              fixed={"weight_lr_power": 0.0, "r": 0.0, "weight_decay_on": "y"}),
+    optax=Api("schedule_free_adamw", "learning_rate=0.0025, warmup_steps=None, b1=0.9, b2=0.999, "
+              "eps=1e-8, weight_decay=0.0, weight_lr_power=2.0, state_dtype=None",
+              peer="optax.contrib.schedule_free_adamw",
+              base="adamkit.optax.schedule_free:schedule_free_adamw"),
+    numpy=Api("AdamWScheduleFree"),
+    train_lr=2.5e-3, phase_axis="beta1=0.5:0.99:20"),)
