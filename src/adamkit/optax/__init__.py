@@ -18,6 +18,7 @@ from typing import Any
 from adamkit import registry
 from adamkit.optax._declared import function_named
 from adamkit.optax._transform import scale_by_rule, state_type
+from adamkit.optax.schedule_free import schedule_free_eval_params  # optax.contrib's companion
 
 # Every function is built from its declaration (adamkit.registry); one declared later is here too.
 globals().update({name: function_named(name) for name in registry.api_names("optax")})
@@ -33,4 +34,4 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
-__all__ = ["scale_by_rule", "state_type", *registry.api_names("optax")]
+__all__ = ["scale_by_rule", "state_type", "schedule_free_eval_params", *registry.api_names("optax")]
