@@ -72,9 +72,7 @@ def schedule_free_adamw(learning_rate: Any = 0.0025, warmup_steps: int | None = 
         step = state.step_count
         rms, decay_state, lr_state = state.base_optimizer_state
         g_leaves, treedef = jax.tree.flatten(grads)
-        y_leaves = treedef.flatten_up_to(params)
-        z_leaves = treedef.flatten_up_to(state.z)
-        nu_leaves = treedef.flatten_up_to(rms.nu)
+        y_leaves, z_leaves, nu_leaves = (jax.tree.leaves(t) for t in (params, state.z, rms.nu))
         scalars = {"weight_sum": state.weight_sum, "lr_max": state.max_lr}
         updates, zs, nus = [], [], []
         new: dict[str, Any] = {}

@@ -39,6 +39,7 @@ class ScheduleFree:
     defaults: dict[str, Any]
     rule: Any
     skipped_steps: int
+    state_precision: str
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if getattr(self, "state_precision", "fp32") != "fp32":
