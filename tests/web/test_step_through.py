@@ -128,6 +128,22 @@ def test_momentum_step_is_its_own_update(server):
     np.testing.assert_allclose(u["next_point"], theta, rtol=1e-12)
 
 
+def test_every_raceable_optimizer_steps_as_it_races():
+    """Generic over the registry: each optimizer's update 3 starts and ends where its race does,
+    and shows each state array it keeps (no server: the route's function, called directly)."""
+    from adamkit import rules
+    from adamkit.web import step
+
+    for name, v in rules.VARIANTS.items():
+        if v.shape != "any":
+            continue
+        u = step.step({"function": "himmelblau", "step": 3, "optimizer": {"name": name}})
+        race = run("himmelblau", name, steps=3)
+        assert u["point"] == race.path[0, 2].tolist() and u["next_point"] == race.path[0, 3].tolist(), name
+        assert set(u["state_keys"]) == set(u["state_before"]) | set(u["state_after"]), name
+        assert (u["adam"] is not None) == (rules.get(v.rule).internals is not None), name
+
+
 def test_a_per_step_scalar_state_is_one_number(server):
     status, u = post(server + "api/step", {"step": 3, "optimizer": {"name": "nadam"}})
     assert status == 200 and len(u["state_after"]["mu_product"]) == 1
