@@ -15,6 +15,7 @@ import numpy as np
 import optax
 import pytest
 import torch
+from tests.rules.batch import largest_batch_difference
 from tests.rules.peers import (
     KERAS_WARNING,
     largest,
@@ -134,3 +135,10 @@ def test_rho_above_one_is_refused_in_torch_s_words():
 def test_state_is_torch_s():
     p = np.zeros((2, 3))
     assert set(ADADELTA.init(p, ADADELTA.validate(), np)) == {"square_avg", "acc_delta"}
+
+
+def test_a_batch_of_configurations_steps_as_each_alone():
+    """NumPy hyperparameters as arrays (the lab's many configurations at once): exact."""
+    configs = [{"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+               {"lr": 0.5, "rho": 0.5, "eps": 1e-3, "weight_decay": 0.1}]
+    assert largest_batch_difference(ADADELTA, configs) == 0.0

@@ -19,6 +19,7 @@ import numpy as np
 import optax
 import pytest
 import torch
+from tests.rules.batch import largest_batch_difference
 from tests.rules.peers import (
     KERAS_WARNING,
     largest,
@@ -202,3 +203,10 @@ def test_etas_out_of_order_are_refused_in_torch_s_words(etas):
     with pytest.raises(HyperparameterError,
                        match=rf"rprop: Invalid eta values: {etas[0]}, {etas[1]}; valid: 0 < etas"):
         RPROP.validate(etas=etas)
+
+
+def test_a_batch_of_configurations_steps_as_each_alone():
+    """NumPy hyperparameters as arrays (the lab's many configurations at once): exact."""
+    configs = [{"lr": 0.01, "etas": (0.5, 1.2), "step_sizes": (1e-6, 50.0)},
+               {"lr": 0.1, "etas": (0.3, 2.0), "step_sizes": (1e-3, 0.05)}]
+    assert largest_batch_difference(RPROP, configs) == 0.0

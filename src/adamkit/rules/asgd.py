@@ -1,0 +1,99 @@
+r"""ASGD, averaged SGD (Polyak & Juditsky, SIAM J. Control Optim. 1992), as torch.optim.ASGD.
+
+SGD with a slowly decaying step size and the running average of the iterates, which is what
+averaging SGD is for (``ax``: read it as the solution; the params themselves keep SGD's noise)::
+
+    param = param·(1 - λ·η) - η·g                  (η: this step's size, from the last step)
+    ax    = param                                   while μ = 1 (before step t0)
+    ax    = ax + μ·(param - ax)                     afterwards: the average of the iterates since t0
+    η     = lr / (1 + λ·lr·t)^α                     for the next step (η starts at lr)
+    μ     = 1 / max(1, t - t0)
+
+State, as torch's: ``eta`` and ``mu`` are 0-dim arrays (under torch in torch's scalar dtype,
+float32 unless the default dtype is float64, as torch rounds them), ``ax`` is like the param.
+
+Hyperparameters: λ is ``lambd`` (torch's name), α is ``eta_power``, not the vocabulary's
+``alpha`` (RMSprop's squared-gradient decay, a different quantity: torch's ASGD front end spells
+it ``alpha``), t0 is ``t0``. Weight decay is torch's L2 (``g += wd·param``) or any other mode.
+
+Written in torch's order (``param.mul_(1-λη).add_(g, alpha=-η)``, ``ax.add_((param-ax)·μ)``,
+η and μ in Python floats from the step count), so the torch path is torch's for-loop to the bit.
+Where μ is known to be 1 ax is a copy of the param, as torch's; a μ only known at run time (jax
+under ``jit``) takes ``where(μ = 1, param, ...)``, the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adamkit.rules._numerics import (
+    as_scalar_or_array,
+    decay_add,
+    is_static,
+    is_torch,
+    prepare,
+    scalar_ones,
+    value_of,
+    where,
+)
+from adamkit.rules._rule import Rule
+
+TAKES = ("lr", "lambd", "eta_power", "t0", "weight_decay", "maximize", "weight_decay_mode")
+STATE_KEYS = ("eta", "mu", "ax")
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, float | int)
+
+
+def _copy(x: Any, xp: Any) -> Any:
+    return x.clone() if is_torch(xp) else xp.copy(x)
+
+
+def _scalar_state(like: Any, value: Any, xp: Any) -> Any:
+    """``value`` in the dtype (and shape, for a batch of configurations) of the state ``like``:
+    torch's ``eta.copy_(value)``, one rounding to the state's dtype."""
+    if is_torch(xp) and _number(value):
+        return xp.full_like(like, value)
+    return xp.zeros_like(like) + value
+
+
+def _at_least_one(x: Any, xp: Any) -> Any:
+    if _number(x):
+        return max(1, x)
+    return x.clamp(min=1) if is_torch(xp) else xp.maximum(x, 1)
+
+
+def init(param: Any, hp: dict, xp: Any) -> dict:
+    # torch: its scalar dtype, beside the param (torch.optim's); elsewhere the param's own dtype
+    # (NumPy float64, a float64 jax or Keras variable's average not rounded to float32).
+    one = scalar_ones(xp).to(param.device) if is_torch(xp) else xp.ones((), dtype=param.dtype)
+    return {"eta": one * as_scalar_or_array(hp["lr"], one, xp), "mu": one,
+            "ax": xp.zeros_like(param)}
+
+
+def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> tuple[Any, dict]:
+    param, grad = prepare(param, grad, hp, xp)
+    eta = value_of(state["eta"])  # torch eager: a Python float, as torch's _get_value
+    lambd = as_scalar_or_array(hp["lambd"], param, xp)
+    param = decay_add(param, grad, 1 - lambd * eta, -eta, xp)
+
+    mu = value_of(state["mu"])
+    ax = state["ax"]
+    if is_static(mu, 1):
+        ax = _copy(param, xp)
+    elif _number(mu):  # torch eager, mu != 1: the 0-dim tensor itself, as torch multiplies
+        ax = ax + (param - ax) * state["mu"]
+    else:
+        ax = where(mu == 1, param, ax + (param - ax) * mu, xp)
+
+    like = state["eta"]
+    lr, power, t0 = (value_of(as_scalar_or_array(hp[k], like, xp)) for k in ("lr", "eta_power", "t0"))
+    lambd = as_scalar_or_array(hp["lambd"], like, xp)
+    new_eta = lr / (1 + lambd * lr * step) ** power  # Python floats when all are (torch's own)
+    new_mu = 1 / _at_least_one(step - t0, xp)
+    return param, {"eta": _scalar_state(like, new_eta, xp),
+                   "mu": _scalar_state(state["mu"], new_mu, xp), "ax": ax}
+
+
+ASGD = Rule("asgd", init, update, TAKES, {"lr": 1e-2}, STATE_KEYS)
