@@ -126,3 +126,9 @@ def test_step_through_fits(page):
     table = page.locator("#update-body table").bounding_box()
     assert table["x"] >= 0 and table["x"] + table["width"] <= page.width
     shoot(page, "-step")
+    # another rule's update: its formula (a preformatted block, wide) scrolls inside its box
+    page.select_option("#inspect", "2")
+    page.wait_for_function("window.adamkitApp.update && window.adamkitApp.update.optimizer == 'momentum'")
+    no_sideways_scroll(page)
+    formula = page.locator("#update-body pre").bounding_box()
+    assert formula["x"] >= 0 and formula["x"] + formula["width"] <= page.width
