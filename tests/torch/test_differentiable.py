@@ -277,3 +277,21 @@ def test_sparse_adam_has_no_differentiable_flag_as_torch():
     for cls in (torch.optim.SparseAdam, ak.SparseAdam):
         with pytest.raises(TypeError, match="differentiable"):
             cls([p], differentiable=True)
+
+
+def test_a_tensor_lr_that_requires_grad_is_never_read_as_a_number():
+    """``independent`` weight decay scales by ``lr / initial_lr`` (a scheduler's factor): with an
+    lr that requires grad both stay tensors (no ``.item()``, whose warning is an error here), and
+    the step's derivative w.r.t. lr matches finite differences."""
+    def stepped_param(lr: torch.Tensor) -> torch.Tensor:
+        p = torch.linspace(0.5, 1.5, N, dtype=F64).clone()
+        opt = ak.AdamW([p], lr=lr, weight_decay=0.1, weight_decay_mode="independent",
+                       differentiable=True)
+        # a schedule that started at 2e-2 (a tensor in the graph, as lr)
+        opt.param_groups[0]["initial_lr"] = torch.tensor(2e-2, dtype=F64, requires_grad=True)
+        for _ in range(2):
+            p.grad = torch.full_like(p, 0.3)
+            opt.step()
+        return p
+
+    assert gradcheck(stepped_param, (torch.tensor(1e-2, dtype=F64, requires_grad=True),))

@@ -327,7 +327,10 @@ class RuleOptimizer(torch.optim.Optimizer):
             hp["betas"] = tuple(b.item() if torch.is_tensor(b) and not b.requires_grad else b
                                 for b in hp["betas"])
         initial = group.get("initial_lr")  # set by torch.optim.lr_scheduler
-        hp["lr_factor"] = hp["lr"] / float(initial) if initial else 1.0
+        if torch.is_tensor(initial) and initial.requires_grad:  # differentiated: stays a tensor
+            hp["lr_factor"] = hp["lr"] / initial.reshape(())
+        else:
+            hp["lr_factor"] = hp["lr"] / float(initial) if initial else 1.0
         return hp
 
     def _init_state(self, p: torch.Tensor, group: dict) -> dict:
