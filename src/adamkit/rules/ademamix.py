@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     _is_number,
     addcdiv,
@@ -51,6 +53,7 @@ from adamkit.rules._numerics import (
     value_of,
 )
 from adamkit.rules._rule import Rule
+from adamkit.rules.hyperparameters import HYPERPARAMETERS
 
 TAKES = ("lr", "betas", "beta3", "mix_alpha", "alpha_warmup", "beta3_warmup", "eps", "eps_root",
          "weight_decay", "maximize", "weight_decay_mode")
@@ -128,3 +131,32 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 
 ADEMAMIX = Rule("ademamix", init, update, TAKES, {"weight_decay_mode": "decoupled"}, STATE_KEYS)
+
+
+def _torch_arguments(given: dict[str, Any]) -> dict[str, Any]:
+    """The authors' PyTorch spelling ``betas=(β1, β2, β3)`` too: its third is ``beta3``."""
+    given = dict(given)
+    betas = given.get("betas")
+    if isinstance(betas, tuple | list) and len(betas) == 3:
+        if given.get("beta3", HYPERPARAMETERS["beta3"].default) != HYPERPARAMETERS["beta3"].default:
+            raise HyperparameterError(f"AdEMAMix: give beta3 or betas[2], not both (betas={betas!r}, "
+                                      f"beta3={given['beta3']!r})")
+        given["betas"], given["beta3"] = tuple(betas[:2]), betas[2]
+    return given
+
+
+DECLARATIONS = (Declaration(
+    ADEMAMIX, "AdEMAMix (Pagliardini et al.): Adam whose step adds a very slow average of the "
+    "gradient", "adaptive", "#B8860B", "x",
+    # torch has none: torch.optim's style with the authors' defaults (apple/ml-ademamix: alpha 2);
+    # their betas=(β1, β2, β3) is accepted too
+    torch=Api("AdEMAMix", "lr=1e-3, betas=(0.9, 0.999), beta3=0.9999, mix_alpha=2.0, "
+              "beta3_warmup=None, alpha_warmup=None, eps=1e-8, weight_decay=0.0, *, maximize=False",
+              translate=_torch_arguments),
+    keras=Api("AdEMAMix", "learning_rate=0.001, beta_1=0.9, beta_2=0.999, beta_3=0.9999, mix_alpha=5.0, "
+              "epsilon=1e-8, *, alpha_warmup=None, beta3_warmup=None"),
+    # optax's alpha and b3 may be schedules (callables of the count): written by hand
+    optax=Api("ademamix", peer="optax.contrib.ademamix", base="adamkit.optax.ademamix:ademamix",
+              state={"exp_avg_fast": "m1", "exp_avg_slow": "m2", "exp_avg_sq": "nu"}),
+    numpy=Api("AdEMAMix"),
+    train_lr=1e-3, phase_axis="beta3=0.9:0.9999:20"),)

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     _is_number,
     add,
@@ -91,3 +93,28 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 
 ADOPT = Rule("adopt", init, update, TAKES, {"betas": (0.9, 0.9999), "eps": 1e-6}, STATE_KEYS)
+
+
+def _optax_arguments(given: dict[str, Any]) -> dict[str, Any]:
+    """optax's ``clip_value_fn``: only its default, the rule's ``(t-1)^¼`` (``None`` here, as a
+    signature's default must be a literal); a callable is refused in one line."""
+    given = dict(given)
+    clip_value_fn = given.pop("clip_value_fn", None)
+    if clip_value_fn is not None:
+        raise HyperparameterError(f"adamkit.optax.adopt: invalid clip_value_fn {clip_value_fn!r}; "
+                                  "valid: None (optax's default, count**0.25)")
+    return given
+
+
+DECLARATIONS = (Declaration(
+    ADOPT, "ADOPT (Taniguchi et al.): Adam normalized by the previous second moment, then averaged",
+    "adaptive", "#6A5ACD", "8",
+    # torch has none: torch.optim's style with optax's defaults (the authors' class: the same ones)
+    torch=Api("ADOPT", "lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, weight_decay=0.0, *, maximize=False"),
+    keras=Api("ADOPT", "learning_rate=0.001, beta_1=0.9, beta_2=0.9999, epsilon=1e-6, *, "
+              "nesterov=False, use_clipping=True"),
+    optax=Api("adopt", "learning_rate, b1=0.9, b2=0.9999, eps=1e-6, mu_dtype=None, *, nesterov=False, "
+              "use_clipping=True, clip_value_fn=None", peer="optax.contrib.adopt",
+              translate=_optax_arguments, state={"exp_avg": "mu", "exp_avg_sq": "nu"}),
+    numpy=Api("ADOPT"),
+    train_lr=3e-3, phase_axis="beta1=0:0.99:20"),)

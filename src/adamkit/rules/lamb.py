@@ -36,6 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     add,
     as_scalar_or_array,
@@ -105,3 +106,17 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 LAMB = Rule("lamb", init, update, TAKES, {"eps": 1e-6, "weight_decay_mode": "decoupled"},
             STATE_KEYS, check=_check)
+
+DECLARATIONS = (Declaration(
+    LAMB, "LAMB (You et al.): Adam's direction scaled per tensor by the trust ratio ||p||/||u||",
+    "adaptive", "#2E8B57", "H",
+    # torch has none: torch.optim's style with optax's defaults (the paper's Algorithm 2)
+    torch=Api("Lamb", "lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0, *, maximize=False"),
+    keras=Api("Lamb", "learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, *, "
+              "decay_in_trust_ratio=False", peer="keras.optimizers.Lamb"),
+    # optax's chain puts the trust ratio after add_decayed_weights, on the real params
+    optax=Api("lamb", peer="optax.lamb", base="adamkit.optax.lamb:lamb",
+              state={"exp_avg": "mu", "exp_avg_sq": "nu"}),
+    numpy=Api("Lamb"),
+    # each step moves a tensor by about lr·||p|| (unmeasured here)
+    train_lr=1e-2, phase_axis="beta1=0:0.99:20"),)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import add, as_scalar_or_array, decay_add, move_param, prepare
 from adamkit.rules._rule import Rule
 
@@ -47,3 +48,15 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 LION = Rule("lion", init, update, TAKES,
             {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay_mode": "decoupled"}, STATE_KEYS)
+
+DECLARATIONS = (Declaration(
+    LION, "Lion (Chen et al.): the sign of an interpolated momentum, every coordinate moves by lr",
+    "adaptive", "#C0392B", "d",
+    # torch has none: torch.optim's style, the authors' defaults (google/automl lion_pytorch.py)
+    torch=Api("Lion", "lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False"),
+    keras=Api("Lion", "learning_rate=0.001, beta_1=0.9, beta_2=0.99", peer="keras.optimizers.Lion"),
+    optax=Api("lion", "learning_rate, b1=0.9, b2=0.99, mu_dtype=None, weight_decay=1e-3, mask=None",
+              peer="optax.lion", state={"exp_avg": "mu"}),
+    numpy=Api("Lion"),
+    # the paper: 3-10x smaller than AdamW's (unmeasured here)
+    train_lr=3e-4, phase_axis="beta1=0:0.99:20"),)
