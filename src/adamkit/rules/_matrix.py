@@ -14,7 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from adamkit.rules._numerics import _is_number, compiling, is_torch
+from adamkit.rules._numerics import InPlace, _is_number, compiling, is_torch, move_param
+
+
+def _keras(xp: Any) -> bool:
+    return hasattr(xp, "convert_to_tensor")
 
 
 def eager_torch(xp: Any) -> bool:
@@ -25,6 +29,15 @@ def eager_torch(xp: Any) -> bool:
 def size(x: Any) -> int:
     """The number of elements (a Python int: shapes are static under ``jit``)."""
     return math.prod(tuple(x.shape))
+
+
+def mean(x: Any, xp: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    """``xp.mean``; on keras.ops a sum over the count, since its torch backend's ``mean`` of a
+    float64 tensor computes in float32 (``result_type(torch.float64, "float32")`` is float32)."""
+    if _keras(xp):
+        count = size(x) if axis is None else x.shape[axis]
+        return xp.sum(x, axis=axis, keepdims=keepdims) / count
+    return xp.mean(x, axis=axis, keepdims=keepdims)
 
 
 def norm(x: Any, xp: Any) -> Any:
@@ -39,21 +52,57 @@ def rms(x: Any, xp: Any) -> Any:
     """Root mean square of all of ``x`` (torch's ``x.norm(2).item() / numel**0.5`` under torch)."""
     if eager_torch(xp):
         return x.norm(2).item() / (x.numel() ** 0.5)
-    return xp.sqrt(xp.mean(x * x))
+    return xp.sqrt(mean(x * x, xp))
+
+
+def _builtin(a: Any, b: Any, xp: Any) -> bool:
+    """Python's ``min``/``max`` apply: two Python numbers, or under eager torch a number and a
+    0-dim tensor (torch's tensor ``lr``: torch.optim's ``min(lr, 1/sqrt(t))`` keeps the tensor)."""
+    def scalar(x: Any) -> bool:
+        return _is_number(x) or (eager_torch(xp) and getattr(x, "ndim", None) == 0)
+
+    return scalar(a) and scalar(b)
+
+
+def _keras_pair(a: Any, b: Any, xp: Any) -> tuple[Any, Any]:
+    """keras.ops makes a Python number float32 before it meets a float64 tensor (its torch
+    backend's ``maximum`` even returns float32 for two float64 scalars): numbers are given the
+    other operand's dtype first."""
+    if _is_number(a):
+        a = xp.convert_to_tensor(a, dtype=b.dtype)
+    if _is_number(b):
+        b = xp.convert_to_tensor(b, dtype=a.dtype)
+    return a, b
 
 
 def maximum(a: Any, b: Any, xp: Any) -> Any:
     """``max(a, b)`` of two scalars: Python's on Python numbers, the namespace's otherwise."""
-    if _is_number(a) and _is_number(b):
+    if _builtin(a, b, xp):
         return max(a, b)
+    if _keras(xp):
+        a, b = _keras_pair(a, b, xp)
+        return xp.where(a >= b, a, b)
     return xp.maximum(a, b)
 
 
 def minimum(a: Any, b: Any, xp: Any) -> Any:
-    """``min(a, b)`` of two scalars: Python's on Python numbers, the namespace's otherwise."""
-    if _is_number(a) and _is_number(b):
+    """``min(a, b)`` of two scalars, as :func:`maximum`."""
+    if _builtin(a, b, xp):
         return min(a, b)
+    if _keras(xp):
+        a, b = _keras_pair(a, b, xp)
+        return xp.where(a <= b, a, b)
     return xp.minimum(a, b)
+
+
+def move(param: Any, direction: Any, scale: Any, xp: Any) -> Any:
+    """``param + scale·direction``, as ``_numerics.move_param``; under eager torch a 0-dim tensor
+    ``scale`` (from torch's tensor lr) goes to torch's ``add(alpha=)`` as torch.optim passes it."""
+    if eager_torch(xp) and getattr(scale, "ndim", None) == 0:
+        if isinstance(xp, InPlace):
+            return param.add_(direction, alpha=scale)
+        return xp.add(param, direction, alpha=scale)
+    return move_param(param, direction, scale, xp)
 
 
 def as_float(step: Any) -> Any:

@@ -5,7 +5,7 @@ the columns of its two factored axes (``row_var``, ``col_var``: torch's names an
 the reduced axis kept as 1), and rebuilt as their outer product; other params keep it whole
 (``variance``). With ``g`` the prepared gradient (sign, weight decay) and ``t`` the step::
 
-    w        = (t - decay_offset)^beta2_decay                   (1 - β2_t; -0.8: the paper's)
+    w        = (t - decay_offset)^beta2_decay     (1 - β2_t; -0.8: the paper's; offset: optax's)
     row_var  = lerp(row_var, mean(g², cols), w);  col_var = lerp(col_var, mean(g², rows), w)
     V̂        = row_var·col_var / mean(row_var)                  (variance = lerp(variance, g², w))
     U        = g / sqrt(V̂);   Û = U / max(1, RMS(U)/d)
@@ -41,9 +41,12 @@ import numpy as np
 
 from adamkit.rules._matrix import (
     as_float,
+    eager_torch,
     machine_eps,
     maximum,
+    mean,
     minimum,
+    move,
     norm,
     rms,
     size,
@@ -54,7 +57,6 @@ from adamkit.rules._numerics import (
     is_static,
     is_torch,
     lerp,
-    move_param,
     prepare,
     value_of,
 )
@@ -120,7 +122,7 @@ def _mean_square(grad: Any, axis: int, eps1: Any, hp: dict, xp: Any) -> Any:
     square = grad * grad
     if not hp["eps_clamp"]:
         square = square + eps1
-    return xp.mean(square, axis=axis, keepdims=True)
+    return mean(square, xp, axis, keepdims=True)
 
 
 def _rsqrt(x: Any, xp: Any) -> Any:
@@ -149,7 +151,7 @@ def _scaled_gradient(grad: Any, state: dict, weight: Any, eps1: Any, hp: dict,
         row_var = lerp(state["row_var"], _mean_square(grad, b, eps1, hp, xp), weight, xp)
         col_var = lerp(state["col_var"], _mean_square(grad, a, eps1, hp, xp), weight, xp)
         new = {"row_var": row_var, "col_var": col_var}
-        row_mean = xp.mean(row_var, axis=a, keepdims=True)
+        row_mean = mean(row_var, xp, a, keepdims=True)
         if not hp["eps_clamp"]:  # Keras's order: (r / mean r)·c, then g / sqrt
             return grad / xp.sqrt((row_var / row_mean) * col_var), new
         last_two = (a, b) == (grad.ndim - 2, grad.ndim - 1)
@@ -162,10 +164,9 @@ def _scaled_gradient(grad: Any, state: dict, weight: Any, eps1: Any, hp: dict,
 def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> tuple[Any, dict]:
     t = as_float(step)
     offset = value_of(hp["decay_offset"])
-    if not is_static(offset, 0):
-        t = t - as_scalar_or_array(offset, param, xp)
-    weight = t ** as_scalar_or_array(value_of(hp["beta2_decay"]), param, xp)  # 1 - β2_t
-    lr = as_scalar_or_array(value_of(hp["lr"]), param, xp)
+    counted = t if is_static(offset, 0) else t - as_scalar_or_array(offset, param, xp)
+    weight = counted ** as_scalar_or_array(value_of(hp["beta2_decay"]), param, xp)  # 1 - β2_t
+    lr = hp["lr"] if eager_torch(xp) else as_scalar_or_array(value_of(hp["lr"]), param, xp)
     rho = minimum(lr, 1 / (t**0.5), xp) if hp["relative_step"] else lr
     eps1 = hp["eps1"] if hp["eps1"] is not None else machine_eps(param, xp)
     eps1 = as_scalar_or_array(value_of(eps1), param, xp)
@@ -179,11 +180,11 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
     d = as_scalar_or_array(value_of(hp["d"]), param, xp)
     clip = maximum(1.0, norm(u, xp) / ((size(u) ** 0.5) * d), xp)
     if not _uses_momentum(hp):
-        return move_param(param, u, -alpha / clip, xp), new_state
+        return move(param, u, -alpha / clip, xp), new_state
     step_vector = u * (alpha / clip)
     new_state["exp_avg"] = ema(state["exp_avg"], step_vector,
                                as_scalar_or_array(value_of(hp["beta1"]), param, xp), xp)
-    return move_param(param, new_state["exp_avg"], -1.0, xp), new_state
+    return move(param, new_state["exp_avg"], -1.0, xp), new_state
 
 
 ADAFACTOR = Rule("adafactor", init, update, TAKES,
