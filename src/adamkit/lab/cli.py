@@ -34,9 +34,9 @@ PHASE_Y_ADAM = "beta1=0:0.99:20"  # a phase diagram's second axis where the decl
 RACE_OUTPUTS = ("race.json", "race.png", "loss.png", "surface.png", "race_tuned.png",
                 "loss_tuned.png", "race.gif", "race.mp4")
 PHASE_OUTPUTS = ("phase.json", "phase.png")
-# A race keeps every iterate of every optimizer for its figures. Measured peak memory (Rosenbrock,
-# 100k and 300k steps, two optimizers): ~300 bytes per step and optimizer (the path and loss,
-# and matplotlib's copies of them), about twice that with --animate, plus ~400 MB of libraries.
+# A race keeps every iterate of every optimizer for its figures: bytes per step and optimizer (the
+# path and loss, and matplotlib's copies; twice that with --animate) plus the libraries, as
+# measured in benchmarks/results/design_measurements.md#race-memory.
 RACE_BYTES_PER_STEP = 320
 RACE_BYTES_FIXED = 400e6
 

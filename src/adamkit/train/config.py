@@ -24,8 +24,9 @@ class TrainConfig:
 
     ``flush_denormal`` sets ``torch.set_flush_denormal``: subnormal floats (below ~1.2e-38), which
     appear once a model fits its batches almost perfectly (softmax tails, tiny gradients), are
-    flushed to zero. Without it, a CNN step on 28x28 inputs slowed from 11 to 169 ms (measured)
-    once the loss fell below 1e-3; the values flushed are far below anything that moves a weight.
+    flushed to zero. Without it a CNN step slowed about 15-fold once the loss fell below 1e-3
+    (benchmarks/results/design_measurements.md#flush-denormal); the values flushed are far below anything
+    that moves a weight.
     """
 
     recipe: str = "digits"

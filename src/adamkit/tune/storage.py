@@ -47,9 +47,9 @@ class Storage:
     def add_trials(self, study, trials: list) -> None:
         """``study.add_trials(trials)``, as one journal write for a journal file.
 
-        Optuna appends (and fsyncs) the journal once per trial: 3 ms each here, so recording a
-        2,000-configuration batch took 6-17 s against 0.1 s for running it. The trials are
-        added to an in-memory copy of the journal instead, and its new entries appended at
+        Optuna appends (and fsyncs) the journal once per trial, so recording a large batch took
+        far longer than running it (benchmarks/results/design_measurements.md#tune-journal-batch).
+        The trials are added to an in-memory copy of the journal instead, and its new entries appended at
         once. Each entry is self-contained, so their place in the file does not matter.
         """
         if self.journal is None:

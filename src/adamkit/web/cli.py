@@ -72,8 +72,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     URL printed next works at once.
 
     ``proto=IPPROTO_TCP``, not the default 0: asyncio sets TCP_NODELAY only on sockets that say
-    they are TCP (accepted ones inherit it), and without it a kept-alive connection stalled 40 ms
-    (Nagle waiting for the browser's delayed ACK) before the body of most responses.
+    they are TCP (accepted ones inherit it), and without it a kept-alive connection stalled (Nagle
+    waiting for the browser's delayed ACK) before the body of most responses
+    (benchmarks/results/design_measurements.md#serve-tcp-nodelay).
     """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
                          socket.IPPROTO_TCP)

@@ -54,8 +54,8 @@ from adamkit.torch.fused.codecs import (
 )
 
 # Numba's threading layer is left at its default (OpenMP here, which shares the runtime with
-# torch's threads). Measured on the 2-core machine: the "workqueue" layer made the fused step on
-# 4 x 16M params 7-42% slower than OpenMP and slowed torch's own fused step beside it.
+# torch's threads): "workqueue" was slower and slowed torch's own fused step beside it
+# (benchmarks/results/design_measurements.md#numba-threading-layer).
 # NUMBA_THREADING_LAYER in the environment still chooses.
 
 CHUNK = 1 << 14  # elements per parallel work item (a multiple of BLOCK)
@@ -662,22 +662,17 @@ def _variant(template: Any, name: str, **choices: Any) -> Any:
     return fn
 
 
-# How the walker streams memory, per storage family: (WIDE, PREFETCH, FMA). Measured on the 2-core
-# Emerald Rapids VM, 4 x 16M fp32 params, 2 threads, paired rounds against torch's fused Adam
-# (/tmp harness, 11 rounds; x fused / x DeepSpeedCPUAdam in the same rounds):
-# - PREFETCH (software prefetch 512 elements ahead of every stream): the gain. fp32 0.99x -> 0.90x
-#   fused (DeepSpeed 0.91x there); 8-bit 0.95x -> 0.77x with WIDE. The hardware prefetcher
-#   restarts at each 4 KiB page of each of the 5-7 streams; asking ahead keeps the misses in
-#   flight. 256-1024 ahead measured alike, 2048 worse (0.94x), prefetching the block in use worse.
-# - WIDE (512-bit vectors, :func:`_wide_vectors`): 2-3% more on fp32 (0.90x -> 0.87x), 8-bit
-#   0.95x -> 0.87x without prefetch (its step is bound by arithmetic: fewer instructions).
-# - FMA (fastmath "contract": LLVM fuses a*b + c): float storages only, ~1-2% (0.874x -> 0.855x;
-#   the rule's tests allow it, rtol 4e-6). On 8-bit it measured 0.748x -> 0.732x, but the 8-bit
-#   codes are compared value by value with the rule's, so they keep the rule's rounding.
-# - no gain: one contiguous part of every tensor per thread (DeepSpeed's split) instead of the
-#   chunk table (0.97x vs 0.95-0.97x), two interleaved sub-ranges per loop (0.97x), 1/outer_scale
-#   instead of the division on fp32 (0.940x both), non-temporal stores (Numba's loop then stores
-#   scalar by scalar: 2.2x).
+# How the walker streams memory, per storage family: (WIDE, PREFETCH, FMA); the measurements that
+# chose them, and the variants that gained nothing:
+# benchmarks/results/design_measurements.md#cpu-walker-tuning.
+# - PREFETCH (software prefetch 512 elements ahead of every stream): the main gain. The hardware
+#   prefetcher restarts at each 4 KiB page of each of the 5-7 streams; asking ahead keeps the
+#   misses in flight.
+# - WIDE (512-bit vectors, :func:`_wide_vectors`): fewer instructions, which the 8-bit step (bound
+#   by arithmetic) needs most.
+# - FMA (fastmath "contract": LLVM fuses a*b + c): float storages only (the rule's tests allow it,
+#   rtol 4e-6); the 8-bit codes are compared value by value with the rule's, so they keep the
+#   rule's rounding.
 TUNING = {"float": (True, 512, True), "8bit": (True, 512, False)}
 
 

@@ -91,9 +91,8 @@ from adamkit.torch.fused.specs import SPECS, KernelSpec
 # and idle pool threads spinning on a 2-core machine slow down everything else (torch included).
 # Larger ones use as many threads as torch does (torch.set_num_threads is the user's knob).
 # On a shared machine a fork-join costs up to a scheduler time slice (ms) whenever the other core
-# is busy, so only work that takes about a millisecond or more on one thread is split. Measured on
-# the quiet 2-core machine (adamkit bench, many-small: 2M params in 2,000 tensors): 0.25x torch's
-# fused step on one thread (a 4M threshold), 0.18x on two (1M); 512k gained nothing more.
+# is busy, so only work that takes about a millisecond or more on one thread is split
+# (benchmarks/results/design_measurements.md#fused-parallel-min).
 PARALLEL_MIN = 1 << 20
 CPU_DTYPES = (torch.float32, torch.float64)
 CUDA_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)  # math in float32+

@@ -17,11 +17,10 @@ import torch
 
 from adamkit.torch.fused.specs import SPECS
 
-# fused=None: the engine takes a group of 2+ tensors, or one tensor of AUTO_MIN_NUMEL+ elements.
-# Measured on the 2-core machine (one step, medians): the rule path costs ~37 us per tensor in
-# Python, the engine ~0.1 ms per call: 3 tensors of 10 elements 0.154 ms vs 0.105 on the engine,
-# 200 x 100 7.44 ms vs 0.66; a single small tensor is the one case the rule path wins (1 x 1,000:
-# 0.086 ms vs 0.109), and at 30,000 elements the two are level.
+# fused=None: the engine takes a group of 2+ tensors, or one tensor of AUTO_MIN_NUMEL+ elements:
+# the rule path costs tens of microseconds per tensor in Python, the engine a fixed ~0.1 ms per
+# call, so a single small tensor is the one case the rule path wins
+# (benchmarks/results/design_measurements.md#fused-auto-min-numel).
 AUTO_MIN_NUMEL = 1 << 15
 
 
