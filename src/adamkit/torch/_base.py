@@ -250,20 +250,20 @@ class RuleOptimizer(torch.optim.Optimizer):
     def _step_group(self, group: dict, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         """The per-tensor path: the rule itself, one parameter at a time (the ground truth)."""
         hp = self.hyperparameters(group)
-        differentiable = bool(group.get("differentiable"))
         for p, grad in zip(params, grads, strict=True):
             state = self.state.get(p) or self._init_state(p, group)
             with on_shard(state, p) as (shard, local_state):  # FSDP2: this rank's shard
-                self._step_tensor(shard, local(grad), local_state, hp, p.numel(), differentiable)
+                self._step_tensor(shard, local(grad), local_state, hp, p.numel())
             if state and self.state.get(p) is not state:  # torch keeps no entry for no state
                 self.state[p] = state
 
     def _step_tensor(self, p: torch.Tensor, grad: torch.Tensor, state: dict, hp: dict,
-                     numel: int, differentiable: bool = False) -> None:
+                     numel: int) -> None:
         """One tensor's update; ``numel`` is the whole parameter's (a shard's decides nothing).
 
-        ``differentiable``: the step is recorded by autograd (grad mode is on, see :meth:`step`).
-        The rule then runs pure (plain ``torch``) on clones of the param and state, and the results
+        With grad mode on (a differentiable optimizer's step, see :meth:`step`; decided here, so
+        that a subclass's own ``_step_group`` gets it too) autograd records the update: the rule
+        then runs pure (plain ``torch``) on clones of the param and state, and the results
         are copied into the param and state tensors (``copy_``, which autograd records): so they
         are updated in place, as torch.optim updates them, with the same values, and the graph
         holds only the clones, never a tensor written afterwards. In-place ops on the inputs
@@ -273,6 +273,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         own in-place step refuses it; torch's tests step a clone of the param. Tensor
         hyperparameters that require grad stay tensors (``rules._numerics.value_of``).
         """
+        differentiable = torch.is_grad_enabled()
         if differentiable and torch.is_tensor(state.get("step")) and state["step"].requires_grad:
             raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode; "
                                "valid: a step count that does not require grad (a count has no "
