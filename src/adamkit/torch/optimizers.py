@@ -112,7 +112,9 @@ def signature_of(declaration: Declaration, api: Api) -> inspect.Signature:
     extra = []
     defaults = declaration.rule.defaults
     for hp in declaration.rule.takes:
-        if hp in names or hp in _TORCH_ONLY or hp in api.fixed or _spelt(hp, names):
+        # group_names: torch's own name for it (ASGD's alpha is eta_power), see torch.group_names
+        spelt_by_torch = api.traits.get("group_names", {}).get(hp) in names
+        if hp in names or hp in _TORCH_ONLY or hp in api.fixed or _spelt(hp, names) or spelt_by_torch:
             continue
         default = None if hp == "weight_decay_mode" else defaults[hp]
         extra.append(inspect.Parameter(hp, keyword, default=default))
