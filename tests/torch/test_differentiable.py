@@ -132,6 +132,28 @@ def test_one_step_gradcheck_and_torch_jacobian(name, make_state, kwargs):
     _assert_same_jacobians(ours, theirs, inputs)
 
 
+def test_sgd_momentum_buffer_made_on_the_first_step_stays_in_the_graph():
+    """SGD's first step makes the momentum buffer from the gradient. torch stores it detached
+    (``grad.detach().clone()``), so its stepped param has no derivative w.r.t. that gradient
+    (torch's own step fails this gradcheck: numerical -lr, analytical 0); adamkit's buffer is the
+    rule's, in the graph, and the derivative is right. The values are torch's, bitwise."""
+    gen = torch.Generator().manual_seed(2)
+    inputs = (_rand(gen), _rand(gen))
+    kwargs = {"lr": 0.9, "momentum": 0.9}
+
+    def ours(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return one_step(ak.SGD, kwargs, {}, (), *args)
+
+    def theirs(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return one_step(torch.optim.SGD, kwargs, {}, (), *args)
+
+    assert gradcheck(ours, inputs)
+    p_ours, buf_ours = ours(*inputs)
+    p_theirs = theirs(*inputs)[0]
+    assert torch.equal(p_ours.detach(), p_theirs.detach())
+    assert buf_ours.requires_grad
+
+
 # -- tensor hyperparameters, through two steps -------------------------------------------------------
 
 # (optimizer, state, hyperparameters given as tensors that require grad): torch's cases (Adam, AdamW,
