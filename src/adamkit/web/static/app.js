@@ -204,6 +204,11 @@ async function start() {
   for (const f of app.meta.functions) $("function").add(new Option(`${f.name}: ${f.formula}`, f.name));
   $("function").add(new Option("(expression typed below)", ""));
   for (const o of app.meta.optimizers) $("add-name").add(new Option(o.name, o.name));
+  for (const o of app.meta.elsewhere || []) {  // optimizers of matrices: one line each, why not here
+    const line = document.createElement("li");
+    line.textContent = o.note;
+    $("elsewhere").append(line);
+  }
   Object.assign(app.state, saved || {});
   if (!(await setFunction(app.state.function, true))) await setFunction("rosenbrock", false);
   const known = app.meta.functions.some((f) => f.name === app.state.function);
