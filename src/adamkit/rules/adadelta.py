@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import as_scalar_or_array, ema_square, move_param, prepare
 from adamkit.rules._rule import Rule
 from adamkit.rules.hyperparameters import Range
@@ -58,3 +59,15 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 ADADELTA = Rule("adadelta", init, update, TAKES, {"lr": 1.0, "alpha": 0.9, "eps": 1e-6},
                 STATE_KEYS, check=_check)
+
+DECLARATIONS = (Declaration(
+    ADADELTA, "Adadelta (Zeiler): steps in the parameter's own units", "adagrad", "#E67E22", "4",
+    # torch's groups say "rho" (the vocabulary's alpha), so checkpoints load both ways
+    torch=Api("Adadelta", "lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, "
+              "capturable=False, maximize=False, differentiable=False", peer="torch.optim.Adadelta",
+              base="adamkit.torch.group_names:TorchGroupNames", traits={"group_names": {"alpha": "rho"}}),
+    keras=Api("Adadelta", "learning_rate=0.001, rho=0.95, epsilon=1e-7", peer="keras.optimizers.Adadelta"),
+    optax=Api("adadelta", peer="optax.adadelta", base="adamkit.optax.adadelta:adadelta",
+              state={"square_avg": "e_g", "acc_delta": "e_x"}),
+    numpy=Api("Adadelta"),
+    train_lr=1.0, phase_axis="alpha=0.5:0.99:20"),)

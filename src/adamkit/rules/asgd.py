@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     as_scalar_or_array,
     decay_add,
@@ -97,3 +98,23 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 
 ASGD = Rule("asgd", init, update, TAKES, {"lr": 1e-2}, STATE_KEYS)
+
+# torch's ASGD calls eta_power alpha (the vocabulary's alpha is RMSprop's decay): its signature and
+# param groups say alpha, the rule reads eta_power (adamkit.torch.group_names).
+TORCH_NAMES = {"eta_power": "alpha"}
+
+
+def _from_torch(given: dict[str, Any]) -> dict[str, Any]:
+    theirs = {v: k for k, v in TORCH_NAMES.items()}
+    return {theirs.get(k, k): v for k, v in given.items()}
+
+
+DECLARATIONS = (Declaration(
+    ASGD, "averaged SGD (Polyak & Juditsky): a decaying step and the iterates' average", "sgd",
+    "#7F7F7F", "1",
+    torch=Api("ASGD", "lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None, "
+              "maximize=False, differentiable=False, capturable=False", peer="torch.optim.ASGD",
+              translate=_from_torch, base="adamkit.torch.group_names:TorchGroupNames",
+              traits={"group_names": TORCH_NAMES}),
+    numpy=Api("ASGD"),
+    train_lr=1e-2),)

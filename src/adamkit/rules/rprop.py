@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.errors import HyperparameterError
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     as_scalar_or_array,
     is_torch,
@@ -103,3 +104,13 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
 
 RPROP = Rule("rprop", init, update, TAKES, {"lr": 1e-2}, STATE_KEYS, check=_check)
+
+DECLARATIONS = (Declaration(
+    RPROP, "Rprop (Riedmiller & Braun): the gradient's sign, a step size per coordinate", "adaptive",
+    "#17BECF", "+",
+    torch=Api("Rprop", "lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, "
+              "foreach=None, maximize=False, differentiable=False", peer="torch.optim.Rprop"),
+    optax=Api("rprop", peer="optax.rprop", base="adamkit.optax.rprop:rprop",
+              state={"step_size": "step_sizes"}),
+    numpy=Api("Rprop"),
+    train_lr=1e-3),)
