@@ -198,3 +198,19 @@ def test_internals_after_the_loop_equal_opt_internals_at_every_step(optimizer, h
             for k in ("m_hat", "v_hat", "effective_lr", "update"):
                 got = result.internals[k][:, t]
                 assert np.array_equal(got, np.broadcast_to(want[k], got.shape), equal_nan=True), (k, t)
+
+
+def test_a_rule_that_reads_whole_tensors_races_each_configuration_on_its_own():
+    """LAMB's trust ratio is a norm over the tensor: a batch of configurations must not share it."""
+    from adamkit import registry
+
+    assert not registry.declaration("lamb").rule.elementwise
+    lrs = np.array([0.01, 0.05, 0.2])
+    batch = run("booth", "lamb", steps=25, start=(1.0, 1.0), lr=lrs)
+    fn = F.get("booth")
+    for c, lr in enumerate(lrs):
+        opt = ak.for_rule("lamb")(lr=lr)
+        p = np.array([1.0, 1.0])
+        for t in range(25):
+            p = opt.update(p, fn.grad(p[None])[0])
+            np.testing.assert_array_equal(batch.path[c, t + 1], p)

@@ -209,7 +209,9 @@ def run(
     start_arr = _batch_start(fn, start)
     C = _common_size([("hyperparameters", C_hp), ("start", start_arr.shape[0])])
     params = np.broadcast_to(start_arr, (C, fn.dim)).astype(np.float64, copy=True)
-    opt = ak_numpy.for_rule(rule_name)(**{k: _column(v, C) for k, v in hp.items()})
+    columns = {k: _column(v, C) for k, v in hp.items()}
+    cls = ak_numpy.for_rule(rule_name)
+    opt = cls(**columns) if cls.rule.elementwise else OneByOne(cls, columns, C)
     noise_fn = GradientNoise(noise, seed)
 
     # without record_path, iterates are kept in blocks of _CHUNK steps, checked, then dropped
@@ -255,6 +257,31 @@ def run(
                                                  for k, v in recorded.items()},
         swept=swept, steps_run=None if record_path else steps,
     )
+
+
+class OneByOne:
+    """C optimizers of a rule that reads whole tensors (``Rule.elementwise`` False: LAMB's norms,
+    Adafactor's means), one per configuration on its own (dim,) point, driven as one optimizer over
+    the (C, dim) batch: stacking configurations in one tensor would mix them in those statistics."""
+
+    def __init__(self, cls: Any, columns: dict[str, Any], C: int) -> None:
+        def row(value: Any, c: int) -> Any:
+            return value[c, 0] if isinstance(value, np.ndarray) and value.ndim == 2 else value
+
+        self.rule = cls.rule
+        self.optimizers = [cls(**{k: row(v, c) for k, v in columns.items()}) for c in range(C)]
+        self.hp = cls(**columns).hp if C == 1 else {**self.optimizers[0].hp, **columns}
+
+    def update(self, params: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        return np.stack([o.update(p, g) for o, p, g in zip(self.optimizers, params, grads,
+                                                           strict=True)])
+
+    @property
+    def state(self) -> dict[Any, dict[str, np.ndarray]]:
+        """The configurations' states stacked as one (C, ...) batch (scalars as (C, 1))."""
+        states = [next(iter(o.state.values()), {}) for o in self.optimizers]
+        return {None: {k: np.stack([np.reshape(s[k], np.shape(s[k]) or (1,)) for s in states])
+                       for k in states[0]}}
 
 
 def _record(recorded: dict, opt, t: int, steps: int, shape: tuple) -> None:

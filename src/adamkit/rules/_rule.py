@@ -31,7 +31,10 @@ class Rule:
     no single declaration can (SGD's Nesterov needs momentum). ``choices`` narrows a declared
     choice to the values that mean something for this rule (RMSprop's ``eps_mode``: paper, root).
     ``internals``, where set, reads the
-    state in the paper's terms (see :func:`adamkit.rules.adam.internals`).
+    state in the paper's terms (see :func:`adamkit.rules.adam.internals`). ``elementwise`` is False
+    for a rule that reads a whole tensor at once (a norm, a mean, a matrix product: LAMB's trust
+    ratio, Adafactor's factored moments, Muon's orthogonalization): its hyperparameters cannot be
+    arrays over a batch of configurations stacked in one tensor (the lab runs those one by one).
     """
 
     name: str
@@ -44,6 +47,7 @@ class Rule:
     check: Callable[[str, dict], None] | None = None
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     internals: Callable[..., dict] | None = None
+    elementwise: bool = True
 
     @property
     def defaults(self) -> dict[str, Any]:

@@ -105,7 +105,7 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 
 LAMB = Rule("lamb", init, update, TAKES, {"eps": 1e-6, "weight_decay_mode": "decoupled"},
-            STATE_KEYS, check=_check)
+            STATE_KEYS, check=_check, elementwise=False)  # the trust ratio reads whole tensors
 
 DECLARATIONS = (Declaration(
     LAMB, "LAMB (You et al.): Adam's direction scaled per tensor by the trust ratio ||p||/||u||",
