@@ -362,3 +362,21 @@ def test_keras_torch_backend_z_and_velocity_equal_numpy(keras_torch):
 def test_keras_torch_backend_params_equal_numpy(keras_torch):
     for name, diff in keras_torch.items():
         assert diff["y"] <= 1e-13, (name, diff)
+
+
+def test_numpy_front_end_is_the_rule():
+    """adamkit.numpy.AdamWScheduleFree (built from the declaration) steps the rule; its params are y."""
+    import adamkit.numpy as aknp
+
+    x0, grads = _gradients(8)
+    opt = aknp.AdamWScheduleFree(lr=0.02, weight_decay=0.1, warmup_steps=3)
+    ours = NumpyRun(x0, lr=0.02, weight_decay=0.1, warmup_steps=3)
+    params = list(x0)
+    for gs in grads:
+        params = opt.update(params, gs)
+        ours.update(gs)
+    for p, y in zip(params, ours.params):
+        np.testing.assert_array_equal(p, y)
+    x = [eval_params(p, opt.state[i]["z"], 0.9, np) for i, p in enumerate(params)]
+    for a, b in zip(x, ours.evaluated()):
+        np.testing.assert_array_equal(a, b)
