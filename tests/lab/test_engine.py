@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import adamkit.numpy as ak
+from adamkit import registry
 from adamkit.errors import UsageError
 from adamkit.lab import functions as F
 from adamkit.lab.engine import OPTIMIZERS, optimizer_spec, run
@@ -36,18 +37,37 @@ SWEEPS = {
 }
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def sweep_of(name):
+    """SWEEPS' hand-picked sweep, else (an optimizer declared since) three lrs around the lab's
+    and three values of the first hyperparameter it searches, over that one's search interval."""
+    if name in SWEEPS:
+        return SWEEPS[name]
+    from adamkit.lab.engine import lab_lr
+    from adamkit.lab.tune import search_space
+
+    lr = lab_lr(F.get("rosenbrock"), name)
+    sweep = {"lr": [lr / 2, lr, 2 * lr]}
+    for key, h in list(search_space(name).items())[:1]:
+        low, high = h.search
+        sweep[key] = [low + (high - low) * q for q in (0.25, 0.5, 0.75)]  # inside: β1 > 0 etc.
+    return sweep
+
+
+RACEABLE = [n for n in OPTIMIZERS if registry.variant(n).shape == "any"]
+
+
+@pytest.mark.parametrize("name", RACEABLE)
 def test_batched_paths_equal_single_configuration_front_end(name):
-    assert set(SWEEPS) == set(OPTIMIZERS)
     rule_name, fixed, _ = optimizer_spec(name)
-    sweep = {k: np.array(v) for k, v in SWEEPS[name].items()}
+    sweep = {k: np.array(v) for k, v in sweep_of(name).items()}
     starts = np.array([[-1.5, 2.5], [0.5, -0.5], [-1.0, 1.0]])
     result = run("rosenbrock", name, steps=60, start=starts, **sweep)
     assert result.path.shape == (3, 61, 2) and result.loss.shape == (3, 61)
     for c in range(3):
         hp = {**fixed, **{k: float(v[c]) for k, v in sweep.items()}}
         if "beta1" in hp or "beta2" in hp:
-            hp["betas"] = (hp.pop("beta1", 0.9), hp.pop("beta2", 0.999))
+            beta1, beta2 = ak.for_rule(rule_name).rule.defaults["betas"]
+            hp["betas"] = (hp.pop("beta1", beta1), hp.pop("beta2", beta2))
         expected = single_run("rosenbrock", rule_name, starts[c], 60, **hp)
         np.testing.assert_allclose(result.path[c], expected, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(result.loss[c], F.get("rosenbrock").value(expected), rtol=1e-12)
@@ -136,7 +156,7 @@ def test_expression_functions_run():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"optimizer": "adamm"}, "unknown optimizer 'adamm'; valid: adagrad, adam, adamax"),
+        ({"optimizer": "adamm"}, "unknown optimizer 'adamm'; valid: .*adam, adamax"),
         ({"optimizer": "sgd", "beta1": 0.9}, "sgd has no betas"),
         ({"optimizer": "adam", "momentum": 0.9}, "unknown hyperparameter momentum for adam"),
         ({"optimizer": "adam", "lr": [0.1, 0.2], "eps": [1, 2, 3]}, "same length C"),
@@ -202,8 +222,6 @@ def test_internals_after_the_loop_equal_opt_internals_at_every_step(optimizer, h
 
 def test_a_rule_that_reads_whole_tensors_races_each_configuration_on_its_own():
     """LAMB's trust ratio is a norm over the tensor: a batch of configurations must not share it."""
-    from adamkit import registry
-
     assert not registry.declaration("lamb").rule.elementwise
     lrs = np.array([0.01, 0.05, 0.2])
     batch = run("booth", "lamb", steps=25, start=(1.0, 1.0), lr=lrs)

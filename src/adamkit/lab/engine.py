@@ -266,6 +266,8 @@ class OneByOne:
 
     def __init__(self, cls: Any, columns: dict[str, Any], C: int) -> None:
         def row(value: Any, c: int) -> Any:
+            if isinstance(value, tuple):  # betas: a pair of columns
+                return tuple(row(v, c) for v in value)
             return value[c, 0] if isinstance(value, np.ndarray) and value.ndim == 2 else value
 
         self.rule = cls.rule
