@@ -29,7 +29,8 @@ from tests.torch_optim_db import OptimizerErrorEnum, all_inputs, optim_db
 
 import adamkit.torch as ak
 
-NAMES = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "SparseAdam")
+NAMES = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "SparseAdam",
+         "Adadelta", "Rprop", "ASGD")
 INFOS = {info.name: info for info in optim_db if info.name in NAMES}
 DTYPES = {"f32": torch.float32, "f64": torch.float64}
 STEPS = 7  # RAdam's rectification starts at step 6 (beta2 = 0.999)
@@ -37,7 +38,7 @@ ADAMKIT_KEYS = {"nonfinite", "clip_value", "clip_norm", "clip_global_norm", "wei
                 "eps_mode", "eps_root"}  # adamkit's own options, in param groups beside torch's
 # SparseAdam's lazy decoupled weight decay; ``fused`` where torch's class has none (adamkit's kernels)
 ADAMKIT_KEYS_OF = {"SparseAdam": {"weight_decay"}, **dict.fromkeys(
-    ("Adamax", "NAdam", "RAdam", "RMSprop"), {"fused"})}
+    ("Adamax", "NAdam", "RAdam", "RMSprop", "Adadelta", "Rprop", "ASGD"), {"fused"})}
 
 
 @dataclass(frozen=True)

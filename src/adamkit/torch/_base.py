@@ -160,14 +160,18 @@ class RuleOptimizer(torch.optim.Optimizer):
             saved["state"] = {pid: codecs.upgrade_8bit(s) for pid, s in saved["state"].items()}
         super().load_state_dict(saved)
         self.skipped_steps = int(extra.get("skipped_steps", 0))
-        # torch casts every state tensor but 'step' to the param's dtype; NAdam's 0-dim mu_product
-        # keeps the dtype it was saved with, so that a round trip continues bitwise.
+        # torch casts every state tensor but 'step' to the param's dtype; the rule's 0-dim scalars
+        # (NAdam's mu_product, ASGD's eta and mu: torch's scalar dtype) keep the dtype they were
+        # saved with, so that a round trip continues bitwise.
+        hp = self.hyperparameters(self.param_groups[0])
+        scalars = [k for k, v in self.rule.init(torch.zeros(2), hp, torch).items() if v.ndim == 0]
         saved_ids = [i for g in state_dict["param_groups"] for i in g["params"]]
         params = [p for g in self.param_groups for p in g["params"]]
         for param_id, p in zip(saved_ids, params, strict=True):
             saved = state_dict["state"].get(param_id, {})
-            if torch.is_tensor(saved.get("mu_product")):
-                self.state[p]["mu_product"] = saved["mu_product"].to(device=p.device, copy=True)
+            for key in scalars:
+                if torch.is_tensor(saved.get(key)):
+                    self.state[p][key] = saved[key].to(device=p.device, copy=True)
         # A checkpoint of any state precision loads: moments are re-stored in this one's. Only
         # params' entries: a load_state_dict post-hook may keep other entries in the state.
         for p in params:
