@@ -157,7 +157,11 @@ def lab(tmp_path_factory):
          "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={notebooks}",
          "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--ServerApp.terminals_enabled=False", *(["--allow-root"] if os.geteuid() == 0 else [])],
+         "--ServerApp.terminals_enabled=False", *(["--allow-root"] if os.geteuid() == 0 else []),
+         # server extensions the test does not use (language servers, terminals, the classic
+         # notebook's shim): a third of the start-up on a busy machine
+         *(f"--ServerApp.jpserver_extensions={name}=False"
+           for name in ("jupyter_lsp", "notebook_shim", "jupyter_server_terminals"))],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
