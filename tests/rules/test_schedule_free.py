@@ -3,12 +3,12 @@ optax.contrib and Keras, and the rule on torch, jax.numpy and keras.ops against 
 
 Tolerances, and why:
 - NumPy float64 vs schedulefree in float64: the rule runs the reference's ops in its order, so
-  only a fused multiply-add in torch's kernels can differ: measured <= 2.3e-16 abs on O(1)
-  values over 25 steps; asserted within 1e-13 abs + 1e-12 rel.
+  only a fused multiply-add in torch's kernels can differ: measured <= 4.5e-16 abs on O(1)
+  values over 25 steps (2.2e-16 against its foreach path); asserted within 1e-13 abs + 1e-12 rel.
 - ``rule.update(xp=torch)`` (functional and in place) vs ``AdamWScheduleFree(foreach=False)``:
   bitwise (torch.equal), float32 and float64, with the eval()/train() switch in between.
 - NumPy vs optax (float64 under ``jax.enable_x64``, jitted): optax recomputes x from y and z and
-  multiplies by ``1/(sqrt(v̂)+ε)``; measured <= 2e-15; asserted 1e-13 abs + 1e-12 rel. optax's warmup
+  multiplies by ``1/(sqrt(v̂)+ε)``; measured <= 4.5e-15; asserted 1e-13 abs + 1e-12 rel. optax's warmup
   schedule is float32 even under x64, so warmed-up cases use ``lr = 2^-6`` and 4 warmup steps,
   whose ramp is exact in float32.
 - NumPy vs Keras: see ``schedule_free_keras_cases.py`` (float64 variables, a subprocess per
