@@ -104,13 +104,7 @@ def test_float32_params_stay_float32_and_near_the_float64_rule(case):
           f"torch float32 {case_id(case)} vs numpy rule")
 
 
-# DeclaredOptimizer.__setstate__ turns a loaded "l2" group into the optimizer's own mode wherever
-# the rule's default is not l2 (right for torch's AdamW, which always decays decoupled): a Lion
-# checkpoint taken with weight_decay_mode="l2" resumes decoupled. Reported to the lead.
-L2_RESUMED_AS_DECOUPLED = pytest.mark.xfail(strict=True, reason="an l2 group is loaded as decoupled")
-CHECKPOINT_CASES = [pytest.param(*c, marks=L2_RESUMED_AS_DECOUPLED, id=case_id(c))
-                    if c[1].get("weight_decay_mode") == "l2" else pytest.param(*c, id=case_id(c))
-                    for c in CASES]
+CHECKPOINT_CASES = [pytest.param(*c, id=case_id(c)) for c in CASES]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CHECKPOINT_CASES)

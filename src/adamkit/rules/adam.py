@@ -218,7 +218,7 @@ DECLARATIONS = (
         torch=Api("AdamW", "lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, "
                   "*, maximize=False, foreach=None, capturable=False, differentiable=False, "
                   "fused=None", peer="torch.optim.AdamW",
-                  traits={"tensor_betas": True, "subclass_of": "Adam"}),
+                  traits={"tensor_betas": True, "subclass_of": "Adam", "decoupled_on_load": True}),
         keras=Api("AdamW", "learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, "
                   "epsilon=1e-7, amsgrad=False, *, eps_mode='hat'", peer="keras.optimizers.AdamW",
                   traits={"subclass_of": "Adam"}),

@@ -13,7 +13,9 @@ An ``Api``'s ``traits`` switch what torch's classes do differently:
 - ``tensor_betas``: torch.optim.Adam's rules for tensor ``lr`` and ``betas`` (its errors);
 - ``subclass_of``: the class derives from another's (torch's AdamW is an Adam);
 - ``accepts_sparse``: a sparse gradient is densified and stepped (SGD, Adagrad: the same result
-  as torch's sparse kernels); ``eager_state``: the state is made in the constructor (Adagrad).
+  as torch's sparse kernels); ``eager_state``: the state is made in the constructor (Adagrad);
+- ``decoupled_on_load``: a loaded L2 group decays as this optimizer does (torch's AdamW loads an
+  Adam checkpoint so).
 
 ``base`` (``"module:Class"``) names a mixin with behaviour a signature cannot say (schedule-free's
 ``train()``/``eval()``), placed first in the class's bases.
@@ -93,10 +95,10 @@ class DeclaredOptimizer(RuleOptimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        # torch's AdamW decays decoupled whatever checkpoint it loads (an Adam one included): where
-        # the rule's own mode is not L2, an L2 group takes this optimizer's mode.
+        # torch's AdamW decays decoupled whatever checkpoint it loads (an Adam one included): an L2
+        # group takes this optimizer's mode (trait ``decoupled_on_load``, AdamW's alone).
         mode = self.defaults.get("weight_decay_mode", "l2")
-        if self.rule.overrides.get("weight_decay_mode", "l2") == "l2" or mode == "l2":
+        if not self.api.traits.get("decoupled_on_load") or mode == "l2":
             return
         for group in self.param_groups:
             if group["weight_decay_mode"] == "l2":
