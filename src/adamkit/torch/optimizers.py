@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
+
 from adamkit import registry
 from adamkit.errors import HyperparameterError
 from adamkit.rules._declaration import Api, Declaration
