@@ -29,8 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import anywidget
-import traitlets
+try:
+    import anywidget
+    import traitlets
+except ImportError as exc:  # the notebook extra is optional; say which one
+    raise ImportError(f"adamkit.lab.widget needs anywidget ({exc.name} is missing): "
+                      f"pip install 'adamkit[notebook]'") from exc
 
 from adamkit.errors import UsageError
 from adamkit.web import api, dispatch, inputs
