@@ -135,11 +135,12 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("jupyter")
     notebooks = home / "notebooks"
     notebooks.mkdir()
-    source = (f"import adamkit.lab\nw = adamkit.lab.widget('rosenbrock', ['adam', 'sgd'], steps={STEPS})\nw")
+    sources = [f"import adamkit.lab\nw = adamkit.lab.widget('rosenbrock', ['adam', 'sgd'], steps={STEPS})\nw",
+               "other = adamkit.lab.widget('himmelblau', ['rmsprop'], steps=100)\nother"]  # its own state
     notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}},
-        "cells": [{"cell_type": "code", "id": "race", "metadata": {}, "execution_count": None,
-                   "outputs": [], "source": source}]}
+        "cells": [{"cell_type": "code", "id": f"cell{i}", "metadata": {}, "execution_count": None,
+                   "outputs": [], "source": source} for i, source in enumerate(sources)]}
     (notebooks / "race.ipynb").write_text(json.dumps(notebook))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "MPLBACKEND": "Agg", "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -202,11 +203,17 @@ def test_widget_in_jupyterlab_a_slider_recomputes_in_the_kernel(lab):
                                    " && window.jupyterapp.shell.currentWidget.sessionContext.session"
                                    ".kernel.connectionStatus == 'connected'", timeout=45000)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            widget = page.locator(".adamkit-widget")
+            widget = page.locator(".adamkit-widget").first
             widget.locator("canvas#map").wait_for(timeout=45000)
-            app = "document.querySelector('.adamkit-widget').adamkitApp"
+            app, other = (f"document.querySelectorAll('.adamkit-widget')[{k}].adamkitApp" for k in (0, 1))
             page.wait_for_function(f"{app}.runs.filter(Boolean).length == 2 && {app}.latency !== null",
                                    timeout=45000)
+            page.wait_for_function(f"{other} && {other}.runs[0] && {other}.latency !== null", timeout=45000)
+            second = page.evaluate(f"{other}.runs[0]")
+            assert second["name"] == "rmsprop" and len(second["path"]) == 101
+            np.testing.assert_array_equal(np.array(second["path"]),
+                                          run("himmelblau", "rmsprop", steps=100,
+                                              lr=second["hyperparameters"]["lr"]).path[0])
             first = page.evaluate(f"{app}.runs[0]")
             np.testing.assert_array_equal(np.array(first["path"]),
                                           run("rosenbrock", "adam", steps=STEPS, lr=first["hyperparameters"]["lr"])
@@ -235,7 +242,8 @@ def test_widget_in_jupyterlab_a_slider_recomputes_in_the_kernel(lab):
             }""")
             assert float(printed) == lr
             page.wait_for_function(f"{app}.sweep && {app}.sweep.configurations == 4096", timeout=30000)
-            assert page.is_hidden(".adamkit-widget #error")
+            assert page.evaluate(f"{other}.runs[0]") == second  # the other widget kept its own race
+            assert page.evaluate("[...document.querySelectorAll('.adamkit-widget #error')].every((e) => e.hidden)")
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "widget.png"), full_page=True)
         finally:
