@@ -24,6 +24,7 @@ import pytest
 from tests.web.conftest import ARTIFACTS, ROOT, post
 
 from adamkit.lab import FUNCTIONS, run
+from adamkit.web import export
 
 pytest.importorskip("anywidget")
 widget_module = pytest.importorskip("adamkit.lab.widget")
@@ -243,6 +244,14 @@ def test_widget_in_jupyterlab_a_slider_recomputes_in_the_kernel(lab):
             assert float(printed) == lr
             page.wait_for_function(f"{app}.sweep && {app}.sweep.configurations == 4096", timeout=30000)
             assert page.evaluate(f"{other}.runs[0]") == second  # the other widget kept its own race
+            # a download: the kernel's bytes as a message buffer, made a file by the page's own code
+            state = page.evaluate(f"{app}.state")
+            with page.expect_download(timeout=30000) as download:
+                widget.locator("button[data-format=png]").click()
+            body = {"function": state["function"], "start": state["start"], "steps": state["steps"],
+                    "optimizers": [{"name": o["name"], "hyperparameters": o["hp"]} for o in state["optimizers"]],
+                    "format": "png"}
+            assert Path(download.value.path()).read_bytes() == export.export(body)[0]
             assert page.evaluate("[...document.querySelectorAll('.adamkit-widget #error')].every((e) => e.hidden)")
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "widget.png"), full_page=True)
