@@ -281,7 +281,7 @@ class OneByOne:
     @property
     def state(self) -> dict[Any, dict[str, np.ndarray]]:
         """The configurations' states stacked as one (C, ...) batch (scalars as (C, 1))."""
-        states = [next(iter(o.state.values()), {}) for o in self.optimizers]
+        states: list[dict[str, np.ndarray]] = [next(iter(o.state.values()), {}) for o in self.optimizers]
         return {None: {k: np.stack([np.reshape(s[k], np.shape(s[k]) or (1,)) for s in states])
                        for k in states[0]}}
 
