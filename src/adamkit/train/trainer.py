@@ -317,6 +317,7 @@ class Trainer:
         task, n = ds.task, len(ds.x_train)
         units = tasks.units_per_example(task, ds.y_train)
         model.train()
+        _optimizer_mode(self.optimizer, train=True)
         while self.epoch < cfg.epochs:
             order = self.runtime.pad(epoch_order(n, cfg.seed, self.epoch))
             t0 = time.perf_counter()
@@ -389,8 +390,10 @@ class Trainer:
     def _end_epoch(self, units: int, seconds: float) -> None:
         cfg, ds = self.cfg, self.ds
         self.elapsed += seconds
+        _optimizer_mode(self.optimizer, train=False)  # schedule-free: evaluate the average x
         test = tasks.evaluate(self.model, ds.task, ds.x_test, ds.y_test, cfg.eval_batch_size,
                               self.runtime.device)
+        _optimizer_mode(self.optimizer, train=True)  # before the checkpoint: resumes need no switch
         seen_ = torch.tensor(self.acc["seen"], dtype=torch.int64)
         self.runtime.sum_(self.acc["loss_sum"], self.acc["correct"], seen_)  # every rank's
         seen = int(seen_)
@@ -456,6 +459,8 @@ class Trainer:
             "versions": versions(),
             "distributed": self.runtime.describe(),
         }
+        if not interrupted:
+            _optimizer_mode(self.optimizer, train=False)  # model.pt: a schedule-free run's average x
         weights = None if interrupted else self.runtime.model_state(self.model)
         if not self.runtime.is_main:  # rank 0 writes every file
             return RunResult(self.out, summary, self.history, interrupted, self.warnings)
@@ -488,3 +493,11 @@ def train(cfg: TrainConfig, out: str | Path, *, resume: bool = False, found: tup
           **kwargs) -> RunResult:
     """Train ``cfg`` writing into ``out``; see ``Trainer``."""
     return Trainer(cfg, out, **kwargs).run(resume=resume, found=found)
+
+
+def _optimizer_mode(optimizer: Any, train: bool) -> None:
+    """A schedule-free optimizer's switch (``train()``: params at y, where gradients are taken;
+    ``eval()``: at x, the average to evaluate and keep); other optimizers have none."""
+    switch = getattr(optimizer, "train" if train else "eval", None)
+    if callable(switch):
+        switch()
