@@ -132,6 +132,47 @@ def test_one_step_gradcheck_and_torch_jacobian(name, make_state, kwargs):
     _assert_same_jacobians(ours, theirs, inputs)
 
 
+def _torch_peers() -> list[str]:
+    """adamkit's classes whose torch.optim namesake takes ``differentiable`` (new ones included)."""
+    import inspect
+
+    return [n for n in ak.__all__ if hasattr(torch.optim, n)
+            and "differentiable" in inspect.signature(getattr(torch.optim, n)).parameters]
+
+
+@pytest.mark.parametrize("name", _torch_peers())
+def test_every_torch_peer_at_its_defaults_differentiates_as_torch(name):
+    """Each optimizer at its defaults, with the state torch's own class builds in three plain steps:
+    its tensors shaped like the param are inputs of the gradcheck, drawn again in [0.5, 1.5) (away
+    from the zeros and tiny averages where finite differences cross a kink: Rprop's sign, a
+    square root near 0); scalars (the step count, ASGD's eta and mu, NAdam's mu_product) are kept
+    as built, as torch's tests keep the step count."""
+    gen = torch.Generator().manual_seed(3)
+    p, grad = _rand(gen), _rand(gen)
+    warm = p.detach().clone().requires_grad_()
+    opt = getattr(torch.optim, name)([warm])
+    for _ in range(3):
+        warm.grad = torch.randn(N, generator=gen, dtype=F64)
+        opt.step()
+    built = opt.state[warm]
+    # scalars in float64, as torch's tests give them (torch's differentiable Adam rounds its step
+    # scalars in the step tensor's dtype, float32 by default: the module doc's tolerance is float64's)
+    fixed = {k: v.to(F64) if torch.is_tensor(v) and v.is_floating_point() else v
+             for k, v in built.items() if not (torch.is_tensor(v) and v.shape == p.shape)}
+    keys = tuple(k for k in built if k not in fixed)
+    inputs = (p, grad, *((0.5 + torch.rand(N, generator=gen, dtype=F64)).requires_grad_()
+                         for _ in keys))
+
+    def ours(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return one_step(getattr(ak, name), {}, fixed, keys, *args)
+
+    def theirs(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return one_step(getattr(torch.optim, name), {}, fixed, keys, *args)
+
+    assert gradcheck(ours, inputs)
+    _assert_same_jacobians(ours, theirs, inputs)
+
+
 def test_sgd_momentum_buffer_made_on_the_first_step_stays_in_the_graph():
     """SGD's first step makes the momentum buffer from the gradient. torch stores it detached
     (``grad.detach().clone()``), so its stepped param has no derivative w.r.t. that gradient
