@@ -5,7 +5,8 @@ under ``jax.jit``.
 
 Keras writes the ratio as (rms(Δ)·g)/rms(v) and its decay factor 1 - wd·lr in float32; the rule
 computes rms(Δ)/rms(v)·g (torch's order) in the variable's dtype: float64 runs agree to ~1e-15
-without weight decay (largest seen 4.4e-16), float32 ones to Keras's own float32 error.
+without weight decay (largest seen 1.7e-15 relative), 2.4e-6 with it (Keras's float32 decay
+factor), float32 ones within Keras's own float32 error (largest 2.1e-6).
 """
 
 import inspect
