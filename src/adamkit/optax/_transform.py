@@ -21,6 +21,7 @@ from adamkit import rules
 from adamkit.errors import HyperparameterError
 from adamkit.fixed_state import state_at_init
 from adamkit.rules import Rule
+from adamkit.rules.hyperparameters import canonical
 
 
 def state_fields(rule: Rule) -> dict[str, str]:
@@ -66,10 +67,11 @@ def is_traced(value: Any) -> bool:
 
 def validated(rule: Rule, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     """The rule's validated hyperparameters; traced ones (``inject_hyperparams`` under ``jit``)
-    pass unchecked, as their concrete values were checked when ``init`` built the state."""
+    pass unchecked, as their concrete values were checked when ``init`` built the state (by
+    their canonical names: optax's ``b1``, ``b2`` fold into ``betas`` as they do unchecked)."""
     leaves = jax.tree.leaves(hyperparameters)
     if any(is_traced(v) for v in leaves):
-        return {**rule.defaults, **hyperparameters}
+        return {**rule.defaults, **canonical(hyperparameters, rule.name, rule.takes)}
     return rule.validate(hyperparameters)
 
 
