@@ -37,6 +37,12 @@ CONFIGS = [
     ("Adagrad", {}),
     ("Adagrad", {"lr_decay": 0.05, "initial_accumulator_value": 0.1}),
     ("Adagrad", {"weight_decay": 0.1, "eps": 1e-6, "maximize": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.5, "eps": 1e-4, "weight_decay": 0.1, "maximize": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.1, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.05), "maximize": True}),
+    ("ASGD", {"t0": 3}),  # averaging from step 5 (torch's default t0 = 1e6 never averages here)
+    ("ASGD", {"lambd": 0.1, "t0": 0, "weight_decay": 0.1, "maximize": True}),
 ]
 
 
