@@ -1,6 +1,6 @@
 """adamkit.keras.ScheduleFreeAdamW against keras.optimizers.ScheduleFreeAdamW on the backend
 KERAS_BACKEND names (``python -m tests.keras.schedule_free_cases`` prints one JSON line of the
-largest relative differences per case; test_schedule_free.py runs it on JAX, where each update goes
+largest relative differences per case; test_keras_schedule_free.py runs it on JAX, where each update goes
 through ``stateless_apply`` under ``jax.jit``). float64 variables; the learning rates and warmup
 lengths are exact in float32, where Keras keeps the learning rate.
 """
