@@ -140,7 +140,7 @@ def class_named(name: str) -> type[Optimizer]:
     if cached is None or cached[0] is not declaration:
         rule = declaration.rule
         defaults = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
-        doc = (f"{declaration.doc} (rule :mod:`adamkit.rules.{rule.name}`). Hyperparameters by "
+        doc = (f"{declaration.doc} (rule ``{rule.name}``, :func:`adamkit.rules.get`). Hyperparameters by "
                f"keyword, with their defaults: {defaults}.")
         cls = type(name, (Optimizer,), {"rule": rule, "__doc__": doc, "__module__": __name__})
         cached = _BUILT[name] = (declaration, cls)

@@ -53,7 +53,7 @@ def build(declaration: Declaration) -> Any:
     function.__name__ = function.__qualname__ = api.name
     function.__module__ = "adamkit.optax"
     peer = f"as ``{api.peer}``" if api.peer else "with optax's conventions (optax has none)"
-    function.__doc__ = (f"{declaration.doc}, {peer}: rule :mod:`adamkit.rules.{rule}`.\n\n"
+    function.__doc__ = (f"{declaration.doc}, {peer}: rule ``{rule}`` (:func:`adamkit.rules.get`).\n\n"
                         f"Arguments: ``{signature}``.")
     return function
 

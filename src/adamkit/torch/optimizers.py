@@ -142,7 +142,7 @@ def build(declaration: Declaration) -> type[RuleOptimizer]:
     bases = (parent,) if api.base is None else (api.resolve_base(), parent)
     signature = signature_of(declaration, api)
     peer = f"as ``{api.peer}``" if api.peer else "in torch.optim's style (torch has none)"
-    doc = (f"{declaration.doc}, {peer}: rule :mod:`adamkit.rules.{declaration.rule.name}`.\n\n"
+    doc = (f"{declaration.doc}, {peer}: rule ``{declaration.rule.name}`` (:func:`adamkit.rules.get`).\n\n"
            f"Arguments: ``{signature}``.")
     cls = type(api.name, bases, {
         "rule": declaration.rule, "api": api, "signature": signature, "__doc__": doc,
