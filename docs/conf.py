@@ -37,6 +37,12 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}
 html_theme = "furo"
 html_title = "adamkit"
 html_static_path: list[str] = []
+# A smaller code font, so that a tutorial's code and printed tables fit the column without a
+# horizontal scroll bar.
+html_theme_options = {
+    "light_css_variables": {"code-font-size": "var(--font-size--small--2)"},
+    "dark_css_variables": {"code-font-size": "var(--font-size--small--2)"},
+}
 
 # -- MyST and notebooks ----------------------------------------------------------------------------
 # No math markup: formulas are written in Unicode text (m̂ / (√v̂ + ε)), as in the README, so the

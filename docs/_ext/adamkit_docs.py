@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import inspect
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,10 @@ def resolve_elsewhere(app: Any, env: Any, node: Any, contnode: Any) -> Any:
         candidates.append(f"{modname}.{classname}.{target}")
     if modname:
         candidates.append(f"{modname}.{target}")
+        # a docstring of a name re-exported by a package, naming a sibling in its own module
+        # (``adamkit.optax.state_type`` -> ``state_fields`` of ``adamkit.optax._transform``)
+        candidates += sorted(f"{sub}.{target}" for sub in list(sys.modules)
+                             if sub.startswith(f"{modname}.") and "." not in target)
     for full in candidates:
         found, obj = _import_dotted(full)
         if not found:
@@ -225,8 +230,19 @@ def drop_generated_docstring(app: Any, what: str, name: str, obj: Any, options: 
         lines.clear()
 
 
+def factory_defaults(app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None,
+                     return_annotation: str | None) -> tuple[str | None, str | None] | None:
+    """A dataclass field with ``default_factory`` shows as ``= <factory>`` in the generated
+    ``__init__``'s signature, which is not Python: Sphinx then cannot parse the signature and
+    misreads its annotations. Shown as ``= ...`` (a default made per instance) instead."""
+    if signature and "<factory>" in signature:
+        return signature.replace("<factory>", "..."), return_annotation
+    return None
+
+
 def setup(app: Any) -> dict:
     app.connect("builder-inited", generate)
+    app.connect("autodoc-process-signature", factory_defaults)
     app.connect("autodoc-process-docstring", drop_generated_docstring)
     app.connect("missing-reference", resolve_elsewhere)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
