@@ -87,6 +87,9 @@ def api_index() -> str:
 
 
 _FENCE = re.compile(r"^\s*(```+|~~~+)")
+# A README link to a file of the repository ([the benchmark](benchmarks/x.py)) works on a forge
+# but has no page here: it is shown as text naming the path rather than failing the build.
+_REPO_LINK = re.compile(r"\[([^\]]+)\]\((?!https?:|mailto:|#)([^)\s]+)\)")
 
 
 def readme_sections(text: str) -> list[tuple[str, str]]:
@@ -108,6 +111,8 @@ def readme_sections(text: str) -> list[tuple[str, str]]:
                 sections.append((line[2:].strip(), []))
                 continue
             line = line[1:]
+        if fence is None:
+            line = _REPO_LINK.sub(r"\1 (`\2`)", line)
         sections[-1][1].append(line)
     return [(title, "\n".join(body).strip() + "\n") for title, body in sections]
 
