@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from adamkit.rules._numerics import InPlace, _is_number, compiling, is_torch, move_param
+from adamkit.rules._numerics import (
+    InPlace,
+    _is_number,
+    compiling,
+    is_static,
+    is_torch,
+    move_param,
+    prepare,
+    value_of,
+)
 
 
 def _keras(xp: Any) -> bool:
@@ -103,6 +112,19 @@ def move(param: Any, direction: Any, scale: Any, xp: Any) -> Any:
             return param.add_(direction, alpha=scale)
         return xp.add(param, direction, alpha=scale)
     return move_param(param, direction, scale, xp)
+
+
+def prepare_decoupled(param: Any, grad: Any, hp: dict, xp: Any) -> tuple[Any, Any]:
+    """``_numerics.prepare``, but under eager torch with torch's tensor ``lr`` the decoupled decay
+    is torch's ``param.mul_(1 - lr * weight_decay)`` in tensor arithmetic (prepare reads lr as a
+    Python float, which rounds the factor otherwise)."""
+    lr, wd = hp.get("lr"), value_of(hp.get("weight_decay", 0))
+    if (eager_torch(xp) and getattr(lr, "ndim", None) == 0 and not is_static(wd, 0)
+            and hp.get("weight_decay_mode") == "decoupled"):
+        factor = 1 - lr * wd
+        param = param.mul_(factor) if isinstance(xp, InPlace) else param * factor
+        hp = {**hp, "weight_decay": 0}
+    return prepare(param, grad, hp, xp)
 
 
 def as_float(step: Any) -> Any:

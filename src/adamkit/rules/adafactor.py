@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._matrix import (
     as_float,
     eager_torch,
@@ -48,6 +49,7 @@ from adamkit.rules._matrix import (
     minimum,
     move,
     norm,
+    prepare_decoupled,
     rms,
     size,
 )
@@ -57,7 +59,6 @@ from adamkit.rules._numerics import (
     is_static,
     is_torch,
     lerp,
-    prepare,
     value_of,
 )
 from adamkit.rules._rule import Rule
@@ -172,7 +173,7 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
     eps1 = as_scalar_or_array(value_of(eps1), param, xp)
     eps2 = as_scalar_or_array(value_of(hp["eps2"]), param, xp)
     scale_rms = rms(param, xp) if hp["param_scale"] and not hp["rms_after_decay"] else None
-    param, grad = prepare(param, grad, hp, xp)  # decays param in place under torch: RMS read first
+    param, grad = prepare_decoupled(param, grad, hp, xp)  # in place under torch: RMS read first
     if hp["param_scale"] and hp["rms_after_decay"]:
         scale_rms = rms(param, xp)
     alpha = maximum(eps2, scale_rms, xp) * rho if scale_rms is not None else rho
@@ -189,3 +190,29 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 ADAFACTOR = Rule("adafactor", init, update, TAKES,
                  {"lr": 1e-2, "weight_decay_mode": "decoupled", "beta1": 0.0}, STATE_KEYS)
+
+
+DECLARATIONS = (Declaration(
+    ADAFACTOR, "Adafactor (Shazeer & Stern): a factored second moment, relative step sizes",
+    "adaptive", "#4B0082", "v",
+    # torch's eps pair lives in its param groups as torch keeps it (adamkit.torch.adafactor);
+    # group_names says that torch spells the rule's eps1 and eps2 as its eps
+    torch=Api("Adafactor", "lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *, "
+              "foreach=None, maximize=False", peer="torch.optim.Adafactor",
+              translate=lambda given: _torch_eps(given), base="adamkit.torch.adafactor:TorchEpsPair",
+              traits={"group_names": {"eps1": "eps", "eps2": "eps"}}),
+    # Keras adds ε1 to g² and decays before it reads RMS(p); its relative_step=False changes
+    # nothing (its step takes min(lr, 1/sqrt(t)) either way), so the rule's stays True
+    keras=Api("Adafactor", "learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3, "
+              "clip_threshold=1.0, relative_step=True", peer="keras.optimizers.Adafactor",
+              fixed={"eps_clamp": False, "rms_after_decay": True, "relative_step": True}),
+    # optax's chain: the rule's direction, then optax's lr, RMS(p), momentum and decay
+    optax=Api("adafactor", peer="optax.adafactor", base="adamkit.optax.adafactor:adafactor"),
+    numpy=Api("Adafactor"),
+    train_lr=1e-2, shape="matrix"),)
+
+
+def _torch_eps(given: dict) -> dict:
+    from adamkit.torch.adafactor import translate  # the torch front end's, imported when used
+
+    return translate(given)
