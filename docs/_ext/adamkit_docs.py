@@ -124,8 +124,12 @@ def slug(title: str) -> str:
 def guide_pages(readme: str) -> dict[str, str]:
     pages = {}
     order = []
-    for i, (title, body) in enumerate(readme_sections(readme)):
-        name = f"{i:02d}-{slug(title)}"
+    for title, body in readme_sections(readme):
+        # named by its title alone, so a page keeps its address when sections are added before it
+        name = base = slug(title) or "section"
+        k = 2
+        while name in order:
+            name, k = f"{base}-{k}", k + 1
         order.append(name)
         pages[name + ".md"] = f"# {title}\n\n{body}"
     pages["index.md"] = ("# Guide\n\nThe README's topics, one page each (generated from `README.md` "
