@@ -88,7 +88,7 @@ def test_functions_lists_every_function(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["race", "--optimizers", "adam,adamm"], "unknown optimizer 'adamm'; valid: adagrad"),
+        (["race", "--optimizers", "adam,adamm"], "unknown optimizer 'adamm'; valid: "),
         (["race", "--function", "rosenbrok"], "unknown function 'rosenbrok'; valid: ackley"),
         (["race", "--function", "x.__class__"], "attribute access"),
         (["race", "--lr", "nadam=0.1"], "unknown optimizer in --lr 'nadam'"),

@@ -308,7 +308,8 @@ ALIASES = {alias: h.name for h in HYPERPARAMETERS.values() for alias in h.aliase
 
 
 def canonical(given: Mapping[str, Any], owner: str, takes: Iterable[str]) -> dict[str, Any]:
-    """``given`` with aliases renamed and ``beta1``/``beta2`` folded into ``betas``.
+    """``given`` with aliases renamed and a pair's parts folded into the pair (``beta1``/``beta2``
+    into ``betas``, Rprop's ``eta_minus``/``eta_plus`` into ``etas``) where ``takes`` has the pair.
 
     ``learning_rate=0.01, beta_1=0.8`` becomes ``lr=0.01, betas=(0.8, <default or given β2>)``.
     A name given twice (``lr`` and ``learning_rate``) is an error.
@@ -320,11 +321,13 @@ def canonical(given: Mapping[str, Any], owner: str, takes: Iterable[str]) -> dic
         if name in out:
             raise HyperparameterError(f"{owner}: {name} given twice (as {key} and another name)")
         out[name] = value
-    parts = [p for p in ("beta1", "beta2") if p in out]
-    if parts and "betas" in takes:
-        if "betas" in out:
-            raise HyperparameterError(f"{owner}: give betas or {' and '.join(parts)}, not both")
-        out["betas"] = tuple(out.pop(p, HYPERPARAMETERS[p].default) for p in ("beta1", "beta2"))
+    for pair in (HYPERPARAMETERS[n] for n in takes if HYPERPARAMETERS[n].kind == "pair"):
+        parts = [p for p in pair.choices if p in out]
+        if not parts:
+            continue
+        if pair.name in out:
+            raise HyperparameterError(f"{owner}: give {pair.name} or {' and '.join(parts)}, not both")
+        out[pair.name] = tuple(out.pop(p, HYPERPARAMETERS[p].default) for p in pair.choices)
     return out
 
 
