@@ -321,7 +321,8 @@ def canonical(given: Mapping[str, Any], owner: str, takes: Iterable[str]) -> dic
         if name in out:
             raise HyperparameterError(f"{owner}: {name} given twice (as {key} and another name)")
         out[name] = value
-    for pair in (HYPERPARAMETERS[n] for n in takes if HYPERPARAMETERS[n].kind == "pair"):
+    for pair in (HYPERPARAMETERS[n] for n in takes if n in HYPERPARAMETERS
+                 and HYPERPARAMETERS[n].kind == "pair"):
         parts = [p for p in pair.choices if p in out]
         if not parts:
             continue
