@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -342,7 +343,9 @@ def keras_torch():
         pytest.skip(f"keras was imported on the {keras.backend.backend()} backend")
     from tests.rules import schedule_free_keras_cases as cases
 
-    return {name: cases.differences(*case) for name, case in cases.CASES.items()}
+    with warnings.catch_warnings():  # Keras's own conversions (np.array(tensor)), as tests/keras ignores
+        warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy keyword")
+        return {name: cases.differences(*case) for name, case in cases.CASES.items()}
 
 
 def test_numpy_equals_keras_on_jax_in_float64(keras_jax):
@@ -355,7 +358,7 @@ def test_keras_torch_backend_z_and_velocity_equal_numpy(keras_torch):
         assert diff["z"] <= 1e-13 and diff["v"] <= 1e-13, (name, diff)
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "Keras 3.15.1's ScheduleFreeAdamW on the torch backend reads momentum_old = momentum.value, "
     "which the torch backend's in-place assign_sub then overwrites: x_old is recovered from the "
     "new z, so y drifts from the algorithm (and from Keras on JAX) by ~1e-2 in 30 steps"))
