@@ -138,9 +138,8 @@ def parse_axis(text: str, optimizer: str) -> tuple[str, np.ndarray, bool]:
     parts = spec.split(":")
     if not sep or len(parts) not in (3, 4):
         raise UsageError(f"axis {text!r} must be NAME=LOW:HIGH:N[:log|lin], e.g. lr=1e-4:1:25:log")
-    valid = [n for n in hyperparameter_names(optimizer)
-             if n not in ("betas", "amsgrad", "nesterov", "maximize", "centered",
-                          "decoupled_weight_decay", "weight_decay_mode", "eps_mode")]
+    valid = [n for n in hyperparameter_names(optimizer)  # numbers: a pair's parts, not the pair
+             if HYPERPARAMETERS[n].kind == "float"]
     if name not in valid:
         raise choice(f"hyperparameter for {optimizer}", name, valid)
     try:

@@ -75,12 +75,17 @@ def lab_lr(function: TestFunction, name: str) -> float:
 
 
 def hyperparameter_names(optimizer: str) -> list[str]:
-    """The hyperparameters ``run`` accepts for ``optimizer`` (beta1/beta2 stand for betas)."""
+    """The hyperparameters ``run`` accepts for ``optimizer`` (a pair's parts stand for it:
+    beta1/beta2 for betas, Rprop's eta_minus/eta_plus for etas)."""
     rule_name, _, _ = optimizer_spec(optimizer)
     names = list(rules.get(rule_name).takes)
-    if "betas" in names:
-        names += ["beta1", "beta2"]
-    return names
+    return names + [part for name in names for part in _parts(name)]
+
+
+def _parts(name: str) -> tuple[str, ...]:
+    """A pair's parts (``betas`` -> beta1, beta2); () for any other hyperparameter."""
+    declared = HYPERPARAMETERS[name]
+    return declared.choices if declared.kind == "pair" else ()
 
 
 def default_hyperparameters(function: TestFunction, optimizer: str) -> dict:
@@ -376,16 +381,21 @@ def _batch_hyperparameters(hp: dict, rule, optimizer: str):
     """Normalise names, check them, and find the batch size C of array-valued hyperparameters."""
     valid = set(rule.takes)
     hp = {ALIASES.get(k, k): v for k, v in hp.items()}  # learning_rate, beta_1, epsilon, ...
-    if "beta1" in hp or "beta2" in hp:
-        if "betas" not in valid:
-            raise UsageError(f"{optimizer} has no betas; valid: {', '.join(sorted(valid))}")
-        b1_default, b2_default = hp.get("betas", rule.defaults["betas"])
-        hp["betas"] = (hp.pop("beta1", b1_default), hp.pop("beta2", b2_default))
+    for pair in (h for h in HYPERPARAMETERS.values() if h.kind == "pair"):  # beta1 -> betas, ...
+        given = [p for p in pair.choices if p in hp]
+        if not given:
+            continue
+        if pair.name not in valid:
+            raise UsageError(f"{optimizer} has no {pair.name}; valid: {', '.join(sorted(valid))}")
+        current = hp.get(pair.name, rule.defaults[pair.name])
+        hp[pair.name] = tuple(hp.pop(p) if p in hp else v
+                              for p, v in zip(pair.choices, current, strict=True))
     unknown = set(hp) - valid
     if unknown:
+        shown = valid | {part for name in valid for part in _parts(name)}
         raise UsageError(
             f"unknown hyperparameter {', '.join(sorted(unknown))} for {optimizer}; "
-            f"valid: {', '.join(sorted(valid | ({'beta1', 'beta2'} if 'betas' in valid else set())))}"
+            f"valid: {', '.join(sorted(shown))}"
         )
     sizes, swept = [], []
     out = {}
@@ -395,7 +405,8 @@ def _batch_hyperparameters(hp: dict, rule, optimizer: str):
                 raise UsageError(f"{k} must be a single value, not an array")
             out[k] = v
             continue
-        parts = v if k == "betas" else (v,)
+        is_pair = HYPERPARAMETERS[k].kind == "pair"
+        parts = v if is_pair else (v,)
         converted = []
         for i, part in enumerate(parts):
             a = np.asarray(part, dtype=np.float64)
@@ -403,9 +414,9 @@ def _batch_hyperparameters(hp: dict, rule, optimizer: str):
                 raise UsageError(f"{k} must be a number or a 1-D array of C values, got {a.shape}")
             if a.ndim == 1:
                 sizes.append((k, a.size))
-                swept.append(("beta1", "beta2")[i] if k == "betas" else k)
+                swept.append(HYPERPARAMETERS[k].choices[i] if is_pair else k)
             converted.append(a if a.ndim else float(a))
-        out[k] = tuple(converted) if k == "betas" else converted[0]
+        out[k] = tuple(converted) if is_pair else converted[0]
     return out, tuple(swept), _common_size(sizes)
 
 
