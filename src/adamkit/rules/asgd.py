@@ -117,4 +117,4 @@ DECLARATIONS = (Declaration(
               translate=_from_torch, base="adamkit.torch.group_names:TorchGroupNames",
               traits={"group_names": TORCH_NAMES}),
     numpy=Api("ASGD"),
-    train_lr=1e-2, phase_axis="lambd=1e-4:1:20:log"),)
+    train_lr=0.1, phase_axis="lambd=1e-4:1:20:log"),)
