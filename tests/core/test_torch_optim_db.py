@@ -30,7 +30,7 @@ from tests.torch_optim_db import OptimizerErrorEnum, all_inputs, optim_db
 import adamkit.torch as ak
 
 NAMES = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SGD", "RMSprop", "Adagrad", "SparseAdam",
-         "Adadelta", "Rprop", "ASGD")
+         "Adadelta", "Rprop", "ASGD", "Adafactor", "Muon")
 INFOS = {info.name: info for info in optim_db if info.name in NAMES}
 DTYPES = {"f32": torch.float32, "f64": torch.float64}
 STEPS = 7  # RAdam's rectification starts at step 6 (beta2 = 0.999)
@@ -38,7 +38,9 @@ ADAMKIT_KEYS = {"nonfinite", "clip_value", "clip_norm", "clip_global_norm", "wei
                 "eps_mode", "eps_root"}  # adamkit's own options, in param groups beside torch's
 # SparseAdam's lazy decoupled weight decay; ``fused`` where torch's class has none (adamkit's kernels)
 ADAMKIT_KEYS_OF = {"SparseAdam": {"weight_decay"}, **dict.fromkeys(
-    ("Adamax", "NAdam", "RAdam", "RMSprop", "Adadelta", "Rprop", "ASGD"), {"fused"})}
+    ("Adamax", "NAdam", "RAdam", "RMSprop", "Adadelta", "Rprop", "ASGD"), {"fused"}),
+    # the rule's settings torch's class does not have (the Keras and optax readings)
+    **{n: {"fused", *getattr(ak, n).rule.takes} for n in ("Adafactor", "Muon")}}
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def make_params(name, dtype, real_only):
     g = torch.Generator().manual_seed(0)
     if name == "SparseAdam":
         return [torch.randn(6, 3, generator=g, dtype=dtype).requires_grad_()]
+    if name == "Muon":  # matrices only, as torch's Muon takes
+        return [torch.randn(s, generator=g, dtype=dtype).requires_grad_() for s in [(3, 2), (2, 4), (3, 3)]]
     params = [torch.randn(3, 2, generator=g, dtype=dtype), torch.randn(2, generator=g, dtype=dtype),
               torch.randn((), generator=g, dtype=dtype)]
     if INFOS[name].supports_complex and not real_only:

@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from adamkit.errors import HyperparameterError
-from adamkit.rules._matrix import maximum, round_bf16
+from adamkit.rules._declaration import Api, Declaration
+from adamkit.rules._matrix import eager_torch, maximum, move, prepare_decoupled, round_bf16
 from adamkit.rules._numerics import (
     InPlace,
     add,
@@ -48,8 +49,6 @@ from adamkit.rules._numerics import (
     ema,
     is_torch,
     lerp,
-    move_param,
-    prepare,
     value_of,
 )
 from adamkit.rules._rule import Rule
@@ -242,15 +241,55 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
     if param.ndim != 2:
         raise ValueError(f"muon: params must be matrices; got one of shape {tuple(param.shape)} "
                          "(optimize it with AdamW, as Keras's and optax's Muon do)")
-    param, grad = prepare(param, grad, hp, xp)  # torch: param.mul_(1 - lr·wd)
+    param, grad = prepare_decoupled(param, grad, hp, xp)  # torch: param.mul_(1 - lr·wd)
     buf, m = _momentum(grad, state["momentum_buffer"], step, hp, xp)
     o = orthogonalize(m, hp, xp)
     if hp["adaptive"]:
         o = xp.sum(m * o) * o
-    lr = as_scalar_or_array(value_of(hp["lr"]), param, xp)
+    # torch's tensor lr stays a tensor (torch.optim's lr * ratio), else a number or an array
+    lr = hp["lr"] if eager_torch(xp) else as_scalar_or_array(value_of(hp["lr"]), param, xp)
     scale = as_scalar_or_array(shape_scale(tuple(param.shape), hp), param, xp)
-    return move_param(param, o, -(lr * scale), xp), {"momentum_buffer": buf}
+    return move(param, o, -(lr * scale), xp), {"momentum_buffer": buf}
 
 
 MUON = Rule("muon", init, update, TAKES, OVERRIDES, ("momentum_buffer",), counts_steps=False,
             check=_check)
+
+
+DECLARATIONS = (Declaration(
+    MUON, "Muon (Jordan et al.): momentum orthogonalized by a Newton-Schulz iteration, for matrices",
+    "momentum", "#A0522D", "D",
+    # torch refuses a param that is not a matrix when the class is built (adamkit.torch.muon);
+    # optax's bias correction needs a step count, which torch's state does not keep
+    torch=Api("Muon", "lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, "
+              "ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None",
+              peer="torch.optim.Muon", base="adamkit.torch.muon:MatricesOnly",
+              translate=lambda given: _torch_translate(given), fixed={"bias_correction": False}),
+    # Keras's Muon sends what is not a matrix (and embeddings, excluded layers) to its AdamW
+    keras=Api("Muon", "learning_rate=0.001, adam_beta_1=0.9, adam_beta_2=0.999, "
+              "adam_weight_decay=0.004, epsilon=1e-7, weight_decay=0.004, clipnorm=None, "
+              "clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99, "
+              "ema_overwrite_frequency=None, loss_scale_factor=None, "
+              "gradient_accumulation_steps=None, name=None, exclude_layers=None, "
+              "exclude_embeddings=True, muon_a=3.4445, muon_b=-4.775, muon_c=2.0315, "
+              "adam_lr_ratio=1, momentum=0.95, ns_steps=5, nesterov=True, rms_rate=0.2",
+              peer="keras.optimizers.Muon", base="adamkit.keras.muon:AdamWBeside",
+              translate=lambda given: _keras_translate(given),
+              fixed={"momentum_mode": "sum", "eps_clamp": False, "eps": 1e-7, "ns_dtype": "param"}),
+    # optax's Muon sends what is not a matrix to its AdamW (adamkit.optax.muon)
+    optax=Api("muon", peer="optax.contrib.muon", base="adamkit.optax.muon:muon",
+              state={"momentum_buffer": "mu"}),
+    numpy=Api("Muon"),
+    train_lr=2e-2, shape="matrix"),)
+
+
+def _torch_translate(given: dict) -> dict:
+    from adamkit.torch.muon import translate  # the torch front end's, imported when used
+
+    return translate(given)
+
+
+def _keras_translate(given: dict) -> dict:
+    from adamkit.keras.muon import translate  # the Keras front end's, imported when used
+
+    return translate(given)
