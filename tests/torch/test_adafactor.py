@@ -95,3 +95,11 @@ def test_invalid_arguments_are_refused_in_torch_s_words(kwargs, message):
     if "eps" not in kwargs or isinstance(kwargs["eps"], tuple):
         with pytest.raises(ValueError, match=message):
             torch.optim.Adafactor([torch.zeros(2, requires_grad=True)], **kwargs)
+
+
+def test_eps_parts_are_taken_by_the_rule_s_names_too():
+    a = ak.Adafactor([torch.zeros(2, requires_grad=True)], eps1=1e-4, eps2=1e-2)
+    b = ak.Adafactor([torch.zeros(2, requires_grad=True)], eps=(1e-4, 1e-2))
+    assert a.param_groups[0]["eps"] == b.param_groups[0]["eps"] == (1e-4, 1e-2)
+    with pytest.raises(ValueError, match=r"eps2=0.1 contradicts eps=\(None, 0.01\); give one of them"):
+        ak.Adafactor([torch.zeros(2, requires_grad=True)], eps=(None, 1e-2), eps2=0.1)

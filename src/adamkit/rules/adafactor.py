@@ -194,13 +194,12 @@ ADAFACTOR = Rule("adafactor", init, update, TAKES,
 
 DECLARATIONS = (Declaration(
     ADAFACTOR, "Adafactor (Shazeer & Stern): a factored second moment, relative step sizes",
-    "adaptive", "#4B0082", "v",
+    "adaptive", "#4B0082", "3",
     # torch's eps pair lives in its param groups as torch keeps it (adamkit.torch.adafactor);
-    # group_names says that torch spells the rule's eps1 and eps2 as its eps
+    # the class takes the rule's eps1 and eps2 besides, keyword-only
     torch=Api("Adafactor", "lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *, "
               "foreach=None, maximize=False", peer="torch.optim.Adafactor",
-              translate=lambda given: _torch_eps(given), base="adamkit.torch.adafactor:TorchEpsPair",
-              traits={"group_names": {"eps1": "eps", "eps2": "eps"}}),
+              translate=lambda given: _torch_eps(given), base="adamkit.torch.adafactor:TorchEpsPair"),
     # Keras adds ε1 to g² and decays before it reads RMS(p); its relative_step=False changes
     # nothing (its step takes min(lr, 1/sqrt(t)) either way), so the rule's stays True
     keras=Api("Adafactor", "learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30, epsilon_2=1e-3, "

@@ -258,13 +258,13 @@ MUON = Rule("muon", init, update, TAKES, OVERRIDES, ("momentum_buffer",), counts
 
 DECLARATIONS = (Declaration(
     MUON, "Muon (Jordan et al.): momentum orthogonalized by a Newton-Schulz iteration, for matrices",
-    "momentum", "#A0522D", "D",
+    "momentum", "#A0522D", "2",
     # torch refuses a param that is not a matrix when the class is built (adamkit.torch.muon);
     # optax's bias correction needs a step count, which torch's state does not keep
     torch=Api("Muon", "lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, "
               "ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None",
               peer="torch.optim.Muon", base="adamkit.torch.muon:MatricesOnly",
-              translate=lambda given: _torch_translate(given), fixed={"bias_correction": False}),
+              translate=lambda given: _torch_translate(given)),
     # Keras's Muon sends what is not a matrix (and embeddings, excluded layers) to its AdamW
     keras=Api("Muon", "learning_rate=0.001, adam_beta_1=0.9, adam_beta_2=0.999, "
               "adam_weight_decay=0.004, epsilon=1e-7, weight_decay=0.004, clipnorm=None, "

@@ -2,9 +2,10 @@
 
 torch's Adafactor keeps ``group["eps"] = (eps1, eps2)`` (``eps1=None``: the param dtype's machine
 epsilon). adamkit's vocabulary declares the two as ``eps1`` and ``eps2`` (Keras's ``epsilon_1``,
-``epsilon_2``), since ε1 and ε2 do different things. This mixin, named as the torch Api's ``base``,
-keeps torch's pair in ``defaults`` and every group (so a checkpoint loads into torch.optim's class
-and back, and a group given with ``eps=(...)`` works), and hands the rule the two numbers.
+``epsilon_2``), since ε1 and ε2 do different things; the class takes both spellings. This mixin,
+named as the torch Api's ``base``, keeps torch's pair in ``defaults`` and every group (so a
+checkpoint loads into torch.optim's class and back, and a group given with ``eps=(...)`` works),
+and hands the rule the two numbers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from adamkit.errors import HyperparameterError
+from adamkit.rules.hyperparameters import HYPERPARAMETERS
 
 PARTS = ("eps1", "eps2")
 
@@ -37,8 +39,21 @@ def refuse_complex(owner: str, params: list) -> None:
 
 
 def translate(given: dict[str, Any]) -> dict[str, Any]:
-    """The torch Api's ``translate``: torch's constructor arguments as the rule's."""
-    return split_eps("Adafactor", given)
+    """The torch Api's ``translate``: torch's constructor arguments as the rule's.
+
+    The class takes torch's ``eps`` pair and, keyword-only, the rule's ``eps1`` and ``eps2``
+    (Keras's and the vocabulary's names); a part given one way and not the other wins, and the
+    two ways giving one part different values is a one-line error."""
+    defaults = HYPERPARAMETERS["eps1"].default, HYPERPARAMETERS["eps2"].default
+    pair = split_eps("Adafactor", {"eps": given.get("eps", defaults)})
+    out = {k: v for k, v in given.items() if k != "eps"}
+    for part, default in zip(PARTS, defaults, strict=True):
+        own, from_pair = out.get(part, default), pair[part]
+        if own != default and from_pair != default and own != from_pair:
+            raise HyperparameterError(f"Adafactor: {part}={own!r} contradicts eps={given['eps']!r}; "
+                                      "give one of them")
+        out[part] = own if own != default else from_pair
+    return out
 
 
 def _join(mapping: dict[str, Any]) -> None:

@@ -16,12 +16,16 @@ from adamkit.torch.adafactor import refuse_complex
 
 def translate(given: dict[str, Any]) -> dict[str, Any]:
     """torch's constructor arguments as the rule's: ``adjust_lr_fn`` refused in torch's words first
-    (the rule knows Keras's and optax's scalings beside torch's two)."""
+    (the rule knows Keras's and optax's scalings beside torch's two); optax's ``bias_correction``
+    refused, since it needs a step count, which torch's Muon state does not keep."""
     fn = given.get("adjust_lr_fn")
     valid = HYPERPARAMETERS["adjust_lr_fn"].choices
     if fn not in valid:
         raise HyperparameterError(f"Adjust learning rate function {fn} is not supported; valid: "
                                   f"{', '.join(map(str, valid))}")
+    if given.get("bias_correction"):
+        raise HyperparameterError("Muon: invalid bias_correction True: it divides by 1-μ^t, and "
+                                  "torch's Muon state keeps no step count; valid: False")
     return given
 
 
