@@ -189,7 +189,8 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 
 ADAFACTOR = Rule("adafactor", init, update, TAKES,
-                 {"lr": 1e-2, "weight_decay_mode": "decoupled", "beta1": 0.0}, STATE_KEYS)
+                 {"lr": 1e-2, "weight_decay_mode": "decoupled", "beta1": 0.0}, STATE_KEYS,
+                 elementwise=False)  # RMS(p), RMS(U) and the factored means read whole tensors
 
 
 DECLARATIONS = (Declaration(

@@ -253,7 +253,7 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 
 MUON = Rule("muon", init, update, TAKES, OVERRIDES, ("momentum_buffer",), counts_steps=False,
-            check=_check)
+            check=_check, elementwise=False)  # the iteration reads the whole matrix
 
 
 DECLARATIONS = (Declaration(
