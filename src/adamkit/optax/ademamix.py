@@ -4,12 +4,17 @@ optax calls a schedule with the count *before* the step (its ``count_m2``, equal
 The rule takes α and β3 as numbers (or traced arrays) and has the paper's warmups built in
 (``alpha_warmup``, ``beta3_warmup``); a callable here is evaluated each step and handed to the rule
 as that step's value, so any optax schedule works as it does in optax.
+
+``mu_dtype`` is the dtype both averages (``m1``, ``m2``) are stored in: the step computes with them
+promoted to the gradient's dtype and rounds the stored copies, every step (optax's ``ademamix``
+makes its initial zeros in ``mu_dtype`` and then keeps what the arithmetic promotes them to).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import jax
 import optax
 
 from adamkit.optax._transform import scale_by_rule
@@ -23,9 +28,18 @@ def scale_by_ademamix(b1: Any = 0.9, b2: Any = 0.999, b3: Any = 0.9999, alpha: A
     """The direction ``(m̂1 + α·m2) / (sqrt(v̂ + eps_root) + eps)`` (rule ``ademamix``, lr = 1)."""
     fixed = {"betas": (b1, b2), "eps": eps, "eps_root": eps_root}
     constant = {"beta3": 0.9999 if callable(b3) else b3, "mix_alpha": 5.0 if callable(alpha) else alpha}
-    base = scale_by_rule(RULE, mu_dtype=mu_dtype, **fixed, **constant)
-    if not (callable(b3) or callable(alpha)):
-        return base
+    base = scale_by_rule(RULE, **fixed, **constant)
+    stored = None if mu_dtype is None else jax.dtypes.canonicalize_dtype(mu_dtype)
+    scheduled = callable(b3) or callable(alpha)
+
+    def store(state: Any) -> Any:
+        if stored is None:
+            return state
+        return state._replace(**{name: jax.tree.map(lambda x: x.astype(stored), getattr(state, name))
+                                 for name in ("m1", "m2")})
+
+    def init_fn(params: Any) -> Any:
+        return store(base.init(params))
 
     def update_fn(updates: Any, state: Any, params: Any = None, **extra_args: Any) -> tuple:
         now = dict(constant)
@@ -33,10 +47,11 @@ def scale_by_ademamix(b1: Any = 0.9, b2: Any = 0.999, b3: Any = 0.9999, alpha: A
             now["mix_alpha"] = alpha(state.count)
         if callable(b3):
             now["beta3"] = b3(state.count)
-        step = scale_by_rule(RULE, mu_dtype=mu_dtype, **fixed, **now)
-        return step.update(updates, state, params, **extra_args)
+        step = scale_by_rule(RULE, **fixed, **now) if scheduled else base
+        updates, state = step.update(updates, state, params, **extra_args)
+        return updates, store(state)
 
-    return optax.GradientTransformationExtraArgs(base.init, update_fn)
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
 def ademamix(learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, b3: Any = 0.9999, alpha: Any = 5.0,
