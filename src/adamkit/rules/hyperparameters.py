@@ -168,6 +168,9 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = _declare(
     # ADOPT (Taniguchi et al., arXiv:2411.02853), as optax.contrib.adopt.
     Hyperparameter("use_clipping", True, "bool", "ADOPT: clip the normalized gradient "
                    "g/max(sqrt(v), ε) to ±(t-1)^(1/4) (optax's default clip_value_fn)"),
+    Hyperparameter("clip_bound", None, "float", "ADOPT: this step's clip bound instead of "
+                   "(t-1)^(1/4) (optax's clip_value_fn(count), evaluated step by step)",
+                   NONNEG, optional=True),
     # LAMB (You et al., arXiv:1904.00962).
     Hyperparameter("decay_in_trust_ratio", True, "bool", "LAMB: the decoupled decay wd·p joins the "
                    "update before the trust ratio ||p||/||u|| (paper, optax); False: p *= 1 - lr·wd "
