@@ -26,6 +26,7 @@ CASES = [
     ({}, {}),
     ({"lr": 0.5, "eps": (1e-3, 1e-2), "d": 2.0}, {"beta2_decay": -0.5, "weight_decay": 0.1}),
     ({"weight_decay": 0.1, "maximize": True}, {"lr": 1e-3, "eps": (1e-30, 0.0)}),
+    ({"lr": torch.tensor(0.5), "weight_decay": 0.1}, {}),  # torch's tensor lr: its arithmetic
 ]
 
 

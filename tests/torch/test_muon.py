@@ -20,6 +20,7 @@ CASES = [
     ({"lr": 0.02, "nesterov": False, "weight_decay": 0.0}, {"momentum": 0.9, "lr": 0.01}),
     ({"adjust_lr_fn": "match_rms_adamw", "eps": 1e-3, "ns_steps": 3},
      {"ns_coefficients": (2.0, -1.5, 0.5), "adjust_lr_fn": "original"}),
+    ({"lr": torch.tensor(0.02), "weight_decay": 0.3}, {}),  # torch's tensor lr: its arithmetic
 ]
 
 
