@@ -33,6 +33,7 @@ CASES = [
     ("adopt", contrib.adopt, {"learning_rate": 1e-2}),
     ("adopt", contrib.adopt, {"learning_rate": 1e-2, "b1": 0.8, "b2": 0.99, "nesterov": True}),
     ("adopt", contrib.adopt, {"learning_rate": 1e-2, "use_clipping": False, "eps": 1e-2}),
+    ("adopt", contrib.adopt, {"learning_rate": 1e-2, "clip_value_fn": lambda count: 0.2 * count**0.5}),
     ("ademamix", contrib.ademamix, {"learning_rate": 1e-2}),
     ("ademamix", contrib.ademamix, {"learning_rate": 1e-2, "b3": 0.99, "alpha": 2.0, "eps_root": 1e-6,
                                     "weight_decay": 0.1, "mask": MASK}),
@@ -121,8 +122,8 @@ def test_state_names_are_optax_where_they_mean_the_same():
 
 
 def test_refusals_name_the_value():
-    with pytest.raises(HyperparameterError, match="invalid clip_value_fn"):
-        ako.adopt(1e-3, clip_value_fn=lambda count: count**0.5)
+    with pytest.raises(HyperparameterError, match="Invalid beta parameter at index 0: 1.5"):
+        ako.adopt(1e-3, b1=1.5)
     with pytest.raises(ValueError, match="params"):
         tx = ako.lamb(1e-3)
         tx.update(_params(jnp.float32), tx.init(_params(jnp.float32)))

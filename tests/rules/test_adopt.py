@@ -40,6 +40,14 @@ def test_numpy_rule_equals_optax_adopt_in_float64(hp, theirs, scale):
     agree(ours, peer, TOLERANCE, f"adopt vs optax {theirs} scale {scale}")
 
 
+@pytest.mark.parametrize("bound", [0.5, 3.0])
+def test_a_constant_clip_bound_is_optax_clip_value_fn_returning_it(bound):
+    params, grads = problem(6)
+    ours = run_rule(ADOPT, {"lr": 0.05, "clip_bound": bound}, params, grads)
+    peer = run_optax(contrib.adopt(0.05, clip_value_fn=lambda count: bound), params, grads)
+    agree(ours, peer, TOLERANCE, f"adopt clip_bound {bound} vs optax")
+
+
 def test_maximize_is_adopt_on_the_negated_gradient():
     params, grads = problem(1)
     ours = run_rule(ADOPT, {"lr": 0.05, "maximize": True, "nesterov": True}, params, grads)
@@ -118,4 +126,4 @@ def test_keras_ops_namespace_equals_numpy():
 def test_defaults_are_optax_adopt():
     assert ADOPT.defaults == {"lr": 1e-3, "betas": (0.9, 0.9999), "eps": 1e-6, "weight_decay": 0.0,
                               "maximize": False, "weight_decay_mode": "l2", "nesterov": False,
-                              "use_clipping": True}
+                              "use_clipping": True, "clip_bound": None}

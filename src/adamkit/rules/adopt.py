@@ -14,10 +14,12 @@ the step (1 on the first)::
             param      = param - lr·u
 
 The clip bound is optax's default ``clip_value_fn`` (``count**0.25`` of the step count before
-this step, so 1 on the second step); the first moment starts at 0 with no bias correction, as
-optax's (the authors' code starts it at the first normalized gradient instead: it differs from
-optax on every step after the second). Under ``jax.jit`` (a traced step) the first step is the
-general formula with β1 = 1 and β2 = 0, as optax computes it, which gives the same numbers.
+this step, so 1 on the second step), or ``clip_bound`` where it is given (the optax front end
+evaluates any ``clip_value_fn`` of the count so, step by step). The first moment starts at 0
+with no bias correction, as optax's (the authors' code starts it at the first normalized
+gradient instead: it differs from optax on every step after the second). Under ``jax.jit`` (a
+traced step) the first step is the general formula with β1 = 1 and β2 = 0, as optax computes it,
+which gives the same numbers.
 
 Weight decay (not in optax's function) is any of ``weight_decay_mode``'s, on every step
 including the first. Defaults are optax's: ``betas=(0.9, 0.9999)``, ``eps=1e-6``.
@@ -29,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from adamkit.errors import HyperparameterError
 from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules._numerics import (
     _is_number,
@@ -45,7 +46,7 @@ from adamkit.rules._numerics import (
 from adamkit.rules._rule import Rule
 
 TAKES = ("lr", "betas", "eps", "weight_decay", "maximize", "weight_decay_mode", "nesterov",
-         "use_clipping")
+         "use_clipping", "clip_bound")
 STATE_KEYS = ("exp_avg", "exp_avg_sq")
 
 
@@ -82,8 +83,10 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
     if hp["use_clipping"]:
         # A known bound as a 0-dim array of the gradient's dtype: keras.ops.clip would make a
         # Python number float32.
-        bound = (step - 1) ** 0.25
-        bound = as_scalar_or_array(np.asarray(bound) if known else bound, grad, xp)
+        bound = hp.get("clip_bound")
+        if bound is None:
+            bound = (step - 1) ** 0.25
+        bound = as_scalar_or_array(np.asarray(bound) if _is_number(bound) else bound, grad, xp)
         normalized = xp.clip(normalized, -bound, bound)
     exp_avg = ema(state["exp_avg"], normalized, beta1, xp)
     exp_avg_sq = ema_square(state["exp_avg_sq"], grad, beta2, xp)
@@ -95,17 +98,6 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 ADOPT = Rule("adopt", init, update, TAKES, {"betas": (0.9, 0.9999), "eps": 1e-6}, STATE_KEYS)
 
 
-def _optax_arguments(given: dict[str, Any]) -> dict[str, Any]:
-    """optax's ``clip_value_fn``: only its default, the rule's ``(t-1)^¼`` (``None`` here, as a
-    signature's default must be a literal); a callable is refused in one line."""
-    given = dict(given)
-    clip_value_fn = given.pop("clip_value_fn", None)
-    if clip_value_fn is not None:
-        raise HyperparameterError(f"adamkit.optax.adopt: invalid clip_value_fn {clip_value_fn!r}; "
-                                  "valid: None (optax's default, count**0.25)")
-    return given
-
-
 DECLARATIONS = (Declaration(
     ADOPT, "ADOPT (Taniguchi et al.): Adam normalized by the previous second moment, then averaged",
     "adaptive", "#6A5ACD", "8",
@@ -113,9 +105,9 @@ DECLARATIONS = (Declaration(
     torch=Api("ADOPT", "lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, weight_decay=0.0, *, maximize=False"),
     keras=Api("ADOPT", "learning_rate=0.001, beta_1=0.9, beta_2=0.9999, epsilon=1e-6, *, "
               "nesterov=False, use_clipping=True"),
-    optax=Api("adopt", "learning_rate, b1=0.9, b2=0.9999, eps=1e-6, mu_dtype=None, *, nesterov=False, "
-              "use_clipping=True, clip_value_fn=None", peer="optax.contrib.adopt",
-              translate=_optax_arguments, state={"exp_avg": "mu", "exp_avg_sq": "nu"}),
+    # optax's clip_value_fn is a callable of the count: written by hand, evaluated each step
+    optax=Api("adopt", peer="optax.contrib.adopt", base="adamkit.optax.adopt:adopt",
+              state={"exp_avg": "mu", "exp_avg_sq": "nu"}),
     numpy=Api("ADOPT"),
     # the best test loss of 3e-4, 1e-3, ... 3e-2 on digits (adamkit train, one seed)
     train_lr=3e-3, phase_axis="beta1=0:0.99:20",
