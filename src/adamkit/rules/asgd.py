@@ -89,9 +89,13 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
         ax = where(mu == 1, param, ax + (param - ax) * mu, xp)
 
     like = state["eta"]
-    lr, power, t0 = (value_of(as_scalar_or_array(hp[k], like, xp)) for k in ("lr", "eta_power", "t0"))
-    lambd = as_scalar_or_array(hp["lambd"], like, xp)
-    new_eta = lr / (1 + lambd * lr * step) ** power  # Python floats when all are (torch's own)
+    scalars = [value_of(as_scalar_or_array(hp[k], like, xp)) for k in ("lr", "lambd", "eta_power", "t0")]
+    if not all(map(_number, scalars)):
+        # an array among them (a traced float32 learning rate under jit, a batch): η and μ are
+        # computed in the state's dtype, as the Python floats are (torch's own) where all are numbers
+        scalars = [v if _number(v) else xp.zeros_like(like) + v for v in scalars]
+    lr, lambd, power, t0 = scalars
+    new_eta = lr / (1 + lambd * lr * step) ** power
     new_mu = 1 / _at_least_one(step - t0, xp)
     return param, {"eta": _scalar_state(like, new_eta, xp),
                    "mu": _scalar_state(state["mu"], new_mu, xp), "ax": ax}
@@ -116,5 +120,7 @@ DECLARATIONS = (Declaration(
               "maximize=False, differentiable=False, capturable=False", peer="torch.optim.ASGD",
               translate=_from_torch, base="adamkit.torch.group_names:TorchGroupNames",
               traits={"group_names": TORCH_NAMES}),
+    # Keras has no ASGD: Keras's learning_rate, the vocabulary's names for the rest
+    keras=Api("ASGD", "learning_rate=0.01, lambd=1e-4, eta_power=0.75, t0=1e6"),
     numpy=Api("ASGD"),
     train_lr=0.1, phase_axis="lambd=1e-4:1:20:log"),)

@@ -110,6 +110,7 @@ DECLARATIONS = (Declaration(
     "#17BECF", "+",
     torch=Api("Rprop", "lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, "
               "foreach=None, maximize=False, differentiable=False", peer="torch.optim.Rprop"),
+    keras=Api("Rprop", "learning_rate=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0)"),
     optax=Api("rprop", peer="optax.rprop", base="adamkit.optax.rprop:rprop",
               state={"step_size": "step_sizes"}),
     numpy=Api("Rprop"),
