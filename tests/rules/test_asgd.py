@@ -137,3 +137,24 @@ def test_a_batch_of_configurations_steps_as_each_alone():
                {"lr": 0.1, "lambd": 0.5, "eta_power": 0.5, "t0": 3, "weight_decay": 0.0},
                {"lr": 0.05, "lambd": 0.01, "eta_power": 1.0, "t0": 7, "weight_decay": 0.1}]
     assert largest_batch_difference(ASGD, configs) == 0.0
+
+
+def test_jax_under_jit_keeps_the_state_in_float64():
+    """The average and the scalars under jit (traced int32 step) as NumPy's: μ = 1/(t - t0) and
+    η are computed in the state's dtype, not in float32 from the int32 count."""
+    import jax
+    import jax.numpy as jnp
+
+    params, grads = problem(7, steps=10, shapes=((5,),))
+    hp = ASGD.validate({"t0": 3, "lr": 0.05, "lambd": 0.1})
+    states: list = []
+    run_rule(ASGD, hp, params, grads, states=states)
+    with jax.enable_x64(True):
+        step = jax.jit(lambda p, g, s, t: ASGD.update(p, g, s, t, hp, jnp))
+        p = jnp.asarray(params[0])
+        s = ASGD.init(p, hp, jnp)
+        for t, gs in enumerate(grads, start=1):
+            p, s = step(p, jnp.asarray(gs[0]), s, jnp.asarray(t, jnp.int32))
+        for key in ("ax", "eta", "mu"):
+            assert s[key].dtype == jnp.float64, key
+            assert largest([np.asarray(s[key])], [np.asarray(states[-1][0][key])]) < TOLERANCE, key

@@ -90,10 +90,11 @@ def update(param: Any, grad: Any, state: dict, step: int, hp: dict, xp: Any) -> 
 
     like = state["eta"]
     scalars = [value_of(as_scalar_or_array(hp[k], like, xp)) for k in ("lr", "lambd", "eta_power", "t0")]
-    if not all(map(_number, scalars)):
-        # an array among them (a traced float32 learning rate under jit, a batch): η and μ are
-        # computed in the state's dtype, as the Python floats are (torch's own) where all are numbers
+    if not (all(map(_number, scalars)) and isinstance(step, int)):
+        # an array among them or a traced step (jit; a float32 learning rate, an int32 count): η
+        # and μ in the state's dtype, as they are in Python floats (torch's own) where all are numbers
         scalars = [v if _number(v) else xp.zeros_like(like) + v for v in scalars]
+        step = xp.zeros_like(like) + step
     lr, lambd, power, t0 = scalars
     new_eta = lr / (1 + lambd * lr * step) ** power
     new_mu = 1 / _at_least_one(step - t0, xp)
@@ -122,5 +123,6 @@ DECLARATIONS = (Declaration(
               traits={"group_names": TORCH_NAMES}),
     # Keras has no ASGD: Keras's learning_rate, the vocabulary's names for the rest
     keras=Api("ASGD", "learning_rate=0.01, lambd=1e-4, eta_power=0.75, t0=1e6"),
+    optax=Api("asgd", base="adamkit.optax.asgd:asgd"),
     numpy=Api("ASGD"),
     train_lr=0.1, phase_axis="lambd=1e-4:1:20:log"),)
