@@ -56,7 +56,7 @@ NONFINITE_MODES = OPTIONS["nonfinite"].choices
 class RuleOptimizer(torch.optim.Optimizer):
     """Base of every adamkit.torch optimizer: ``rule`` says the math, this class the bookkeeping."""
 
-    rule: Rule
+    rule: Rule  # every group's, unless rule_of says otherwise (Muon with AdamW beside it)
     accepts_sparse = False  # rules whose result on a densified sparse gradient equals torch's
     eager_state = False  # torch's Adagrad creates its state in the constructor
 
@@ -115,11 +115,12 @@ class RuleOptimizer(torch.optim.Optimizer):
             param_group["weight_decay_mode"] = "decoupled"
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        hp = {k: group[k] for k in self.rule.takes if k in group}
+        rule = self.rule_of(group)
+        hp = {k: group[k] for k in rule.takes if k in group}
         index = len(self.param_groups) - 1
         try:
             _compat.check_tensor_lr(type(self).__name__, group["lr"])
-            group.update({k: v for k, v in self.rule.validate(hp).items() if k in group})
+            group.update({k: v for k, v in rule.validate(hp).items() if k in group})
         except ValueError as exc:
             del self.param_groups[-1]
             raise type(exc)(f"param_groups[{index}]: {exc}") from None
@@ -163,15 +164,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         # torch casts every state tensor but 'step' to the param's dtype; the rule's 0-dim scalars
         # (NAdam's mu_product, ASGD's eta and mu: torch's scalar dtype) keep the dtype they were
         # saved with, so that a round trip continues bitwise.
-        hp = self.hyperparameters(self.param_groups[0])
-        scalars = [k for k, v in self.rule.init(torch.zeros(2), hp, torch).items() if v.ndim == 0]
-        saved_ids = [i for g in state_dict["param_groups"] for i in g["params"]]
+        for group, saved_group in zip(self.param_groups, state_dict["param_groups"], strict=True):
+            made = self.rule_of(group).init(torch.zeros(2), self.hyperparameters(group), torch)
+            scalars = [k for k, v in made.items() if v.ndim == 0]
+            for param_id, p in zip(saved_group["params"], group["params"], strict=True):
+                saved = state_dict["state"].get(param_id, {})
+                for key in scalars:
+                    if torch.is_tensor(saved.get(key)):
+                        self.state[p][key] = saved[key].to(device=p.device, copy=True)
         params = [p for g in self.param_groups for p in g["params"]]
-        for param_id, p in zip(saved_ids, params, strict=True):
-            saved = state_dict["state"].get(param_id, {})
-            for key in scalars:
-                if torch.is_tensor(saved.get(key)):
-                    self.state[p][key] = saved[key].to(device=p.device, copy=True)
         # A checkpoint of any state precision loads: moments are re-stored in this one's. Only
         # params' entries: a load_state_dict post-hook may keep other entries in the state.
         for p in params:
@@ -193,9 +194,9 @@ class RuleOptimizer(torch.optim.Optimizer):
         (never stepped with a gradient) or a tensor that is not one of this optimizer's params.
         """
         name = type(self).__name__
-        read = rules.internals_of(self.rule, name)
         index = self._group_index(param)
         group = self.param_groups[index]
+        read = rules.internals_of(self.rule_of(group), name)
         state = self.state.get(param)
         if not state or "step" not in state:
             raise ValueError(f"{name}.internals(): {_gradients.param_name(param, index, group)} has no "
@@ -215,6 +216,11 @@ class RuleOptimizer(torch.optim.Optimizer):
         :class:`~adamkit.torch.fused.GroupPath` (``kind`` ``"engine"`` or ``"rule"``, and for the
         rule path the ``reason``); None for a group not stepped yet."""
         return [self._engine.path_of(group) for group in self.param_groups]
+
+    def rule_of(self, group: dict[str, Any]) -> Rule:
+        """The rule that steps ``group``'s params: ``rule``, for every group but where a subclass
+        says otherwise (:class:`adamkit.torch.muon.MuonWithAdamW`'s AdamW groups)."""
+        return self.rule
 
     def _group_index(self, param: torch.Tensor) -> int:
         for index, group in enumerate(self.param_groups):
@@ -238,8 +244,9 @@ class RuleOptimizer(torch.optim.Optimizer):
                 loss = closure()
         # Groups the fused engine takes are done here; the rest take the per-tensor rule path.
         groups = [g for g in self.param_groups if not self._engine.step_group(
-            g, StepData(self.rule.name, self.hyperparameters(g), self.state_precision, self.state),
-            settings_verdict(self.rule.name, g, self.defaults))]
+            g, StepData(self.rule_of(g).name, self.hyperparameters(g), self.state_precision,
+                        self.state),
+            settings_verdict(self.rule_of(g).name, g, self.defaults))]
         _compat.check_fused_params(type(self).__name__, groups, self.state)
         work = _gradients.prepare(type(self).__name__, groups, self.param_groups, self.defaults,
                                   self.accepts_sparse)
@@ -253,17 +260,18 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def _step_group(self, group: dict, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
         """The per-tensor path: the rule itself, one parameter at a time (the ground truth)."""
-        hp = self.hyperparameters(group)
+        hp, rule = self.hyperparameters(group), self.rule_of(group)
         for p, grad in zip(params, grads, strict=True):
             state = self.state.get(p) or self._init_state(p, group)
             with on_shard(state, p) as (shard, local_state):  # FSDP2: this rank's shard
-                self._step_tensor(shard, local(grad), local_state, hp, p.numel())
+                self._step_tensor(shard, local(grad), local_state, hp, p.numel(), rule)
             if state and self.state.get(p) is not state:  # torch keeps no entry for no state
                 self.state[p] = state
 
     def _step_tensor(self, p: torch.Tensor, grad: torch.Tensor, state: dict, hp: dict,
-                     numel: int) -> None:
-        """One tensor's update; ``numel`` is the whole parameter's (a shard's decides nothing).
+                     numel: int, rule: Rule | None = None) -> None:
+        """One tensor's update by ``rule`` (None: ``self.rule``); ``numel`` is the whole
+        parameter's (a shard's decides nothing).
 
         With grad mode on (a differentiable optimizer's step, see :meth:`step`; decided here, so
         that a subclass's own ``_step_group`` gets it too) autograd records the update: the rule
@@ -277,12 +285,13 @@ class RuleOptimizer(torch.optim.Optimizer):
         own in-place step refuses it; torch's tests step a clone of the param. Tensor
         hyperparameters that require grad stay tensors (``rules._numerics.value_of``).
         """
+        rule = rule or self.rule
         differentiable = torch.is_grad_enabled()
         if differentiable and torch.is_tensor(state.get("step")) and state["step"].requires_grad:
             raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode; "
                                "valid: a step count that does not require grad (a count has no "
                                "derivative)")
-        if not self.rule.counts_steps:
+        if not rule.counts_steps:
             step = 0
         elif torch.compiler.is_compiling():  # a tensor, as torch.optim's under dynamo
             step = state["step"] + 1
@@ -294,15 +303,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         real_p = _real(p)
         real_arrays = {k: _real(v) for k, v in arrays.items()}
         if differentiable:  # pure, on clones: see the docstring
-            new_p, new_arrays = self.rule.update(real_p.clone(), _real(grad),
-                                                 {k: v.clone() for k, v in real_arrays.items()},
-                                                 step, hp, torch)
+            new_p, new_arrays = rule.update(real_p.clone(), _real(grad),
+                                            {k: v.clone() for k, v in real_arrays.items()},
+                                            step, hp, torch)
         else:
             # Eagerly the rule writes the param and moments in place where it can, as torch.optim
             # does (same bits): the in-place namespace says so; what it returns anew is copied
             # back here. dynamo traces it functional (plain torch).
             xp = torch if torch.compiler.is_compiling() else in_place(torch)
-            new_p, new_arrays = self.rule.update(real_p, _real(grad), real_arrays, step, hp, xp)
+            new_p, new_arrays = rule.update(real_p, _real(grad), real_arrays, step, hp, xp)
         if new_p is not real_p:
             real_p.copy_(new_p)
         if lowp:  # encode, and write back in place (the engine's flat buffers may hold them)
@@ -314,12 +323,12 @@ class RuleOptimizer(torch.optim.Optimizer):
                     state[key] = torch.view_as_complex(value) if p.is_complex() else value.clone()
                 elif value is not real_arrays[key]:
                     real_arrays[key].copy_(value)
-        if self.rule.counts_steps:
+        if rule.counts_steps:
             state["step"] += 1
 
     def hyperparameters(self, group: dict) -> dict[str, Any]:
         """The rule's hyperparameters for ``group`` now: scheduler's lr and its factor included."""
-        hp = {k: group[k] for k in self.rule.takes if k in group}
+        hp = {k: group[k] for k in self.rule_of(group).takes if k in group}
         # A tensor lr stays a tensor, as in torch.optim, where lr / bias_correction rounds in its
         # dtype; a 1-element one of any shape is used as its 0-dim view (torch's _to_scalar).
         if torch.is_tensor(hp.get("lr")) and hp["lr"].ndim:
@@ -342,13 +351,14 @@ class RuleOptimizer(torch.optim.Optimizer):
         """``p``'s first state, kept in ``self.state`` unless empty (SGD without momentum keeps
         none, as torch's: its ``state_dict()['state']`` stays ``{}``)."""
         state: dict[str, Any] = {}
-        if self.rule.counts_steps:
+        rule = self.rule_of(group)
+        if rule.counts_steps:
             state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype())
         hp = self.hyperparameters(group)
         with on_shard(state, p.detach()) as (shard, local_state):  # made on the local shard
             real = _real(shard)  # rules see real coordinates only (torch's Adagrad agrees)
             new = {}
-            for key, value in self.rule.init(real, hp, torch).items():
+            for key, value in rule.init(real, hp, torch).items():
                 is_view_shaped = p.is_complex() and value.shape == real.shape
                 new[key] = torch.view_as_complex(value) if is_view_shaped else value
             if self.state_precision != "fp32":
