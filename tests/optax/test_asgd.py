@@ -3,7 +3,7 @@
 Against torch's float64 for-loop (default dtype float64, so torch's eta and mu are float64 too),
 every step under ``jax.jit``: the update is ``new_param - param`` and optax adds it back, which
 can round an ulp apart from torch's in-place step: ``TOLERANCE`` 1e-13 relative to |param| + 1e-3
-on the params and on the average ``ax`` kept in the state (largest seen below).
+on the params and on the average ``ax`` kept in the state (largest seen 1.1e-14 and 1.7e-15).
 """
 
 import jax
