@@ -25,7 +25,9 @@ def add_flag(group: Any, name: str, note: str = "") -> argparse.Action:
     elif h.kind == "pair":
         kwargs.update(type=float, nargs=2, metavar=tuple(p.upper() for p in h.choices))
     elif h.kind == "bool":
-        kwargs.update(action="store_true", default=None)
+        # --amsgrad / --no-amsgrad: a switch whose default is on (LAMB's decay_in_trust_ratio)
+        # must be possible to turn off
+        kwargs.update(action=argparse.BooleanOptionalAction, default=None)
     else:
         kwargs.update(choices=[c for c in h.choices if c is not None])
     return group.add_argument(h.flag, **kwargs)
