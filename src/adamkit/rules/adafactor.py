@@ -209,7 +209,7 @@ DECLARATIONS = (Declaration(
     # optax's chain: the rule's direction, then optax's lr, RMS(p), momentum and decay
     optax=Api("adafactor", peer="optax.adafactor", base="adamkit.optax.adafactor:adafactor"),
     numpy=Api("Adafactor"),
-    train_lr=1e-2, shape="matrix"),)
+    train_lr=1e-2),)  # a vector (a lab point) takes the unfactored second moment, as torch
 
 
 def _torch_eps(given: dict) -> dict:
