@@ -25,8 +25,9 @@ Where the libraries differ, a setting says which (each front end equals its libr
   scales O by ``<M, O>``; ``ns_coefficients`` may give one triple per step (optax's "dion").
 
 Params that are not matrices are refused: torch refuses them; Keras's and optax's Muon send them
-to AdamW, which is their front ends' business. Under torch the arithmetic is torch.optim.Muon's,
-op for op (``lerp``, ``addmm`` in bfloat16), so ``update(xp=torch)`` is bitwise torch's step.
+to AdamW, which is their front ends' business (torch's too: ``adamkit.torch.muon.MuonWithAdamW``).
+Under torch the arithmetic is torch.optim.Muon's, op for op (``lerp``, ``addmm`` in bfloat16), so
+``update(xp=torch)`` is bitwise torch's step.
 """
 
 from __future__ import annotations
@@ -260,11 +261,13 @@ DECLARATIONS = (Declaration(
     MUON, "Muon (Jordan et al.): momentum orthogonalized by a Newton-Schulz iteration, for matrices",
     "momentum", "#A0522D", "2",
     # torch refuses a param that is not a matrix when the class is built (adamkit.torch.muon);
-    # optax's bias correction needs a step count, which torch's state does not keep
+    # optax's bias correction needs a step count, which torch's state does not keep. A whole
+    # model (the trainer's) takes MuonWithAdamW: AdamW on what is not a matrix, as Keras and optax
     torch=Api("Muon", "lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, "
               "ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None",
               peer="torch.optim.Muon", base="adamkit.torch.muon:MatricesOnly",
-              translate=lambda given: _torch_translate(given)),
+              translate=lambda given: _torch_translate(given),
+              traits={"whole_model": "adamkit.torch.muon:MuonWithAdamW"}),
     # Keras's Muon sends what is not a matrix (and embeddings, excluded layers) to its AdamW
     keras=Api("Muon", "learning_rate=0.001, adam_beta_1=0.9, adam_beta_2=0.999, "
               "adam_weight_decay=0.004, epsilon=1e-7, weight_decay=0.004, clipnorm=None, "
