@@ -125,4 +125,4 @@ DECLARATIONS = (Declaration(
     keras=Api("ASGD", "learning_rate=0.01, lambd=1e-4, eta_power=0.75, t0=1e6"),
     optax=Api("asgd", base="adamkit.optax.asgd:asgd"),
     numpy=Api("ASGD"),
-    train_lr=0.1, phase_axis="lambd=1e-4:1:20:log"),)
+    train_lr=0.1, phase_axis="lambd=1e-4:1:20:log", searched=("lambd",)),)

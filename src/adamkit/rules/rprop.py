@@ -114,4 +114,4 @@ DECLARATIONS = (Declaration(
     optax=Api("rprop", peer="optax.rprop", base="adamkit.optax.rprop:rprop",
               state={"step_size": "step_sizes"}),
     numpy=Api("Rprop"),
-    train_lr=1e-3, phase_axis="eta_plus=1.05:2:20"),)
+    train_lr=1e-3, phase_axis="eta_plus=1.05:2:20", searched=("eta_minus", "eta_plus")),)
