@@ -4,10 +4,10 @@ SGD with a slowly decaying step size and the running average of the iterates, wh
 averaging SGD is for (``ax``: read it as the solution; the params themselves keep SGD's noise)::
 
     param = param·(1 - λ·η) - η·g                  (η: this step's size, from the last step)
-    ax    = param                                   while μ = 1 (before step t0)
-    ax    = ax + μ·(param - ax)                     afterwards: the average of the iterates since t0
+    ax    = param                                   while μ = 1 (up to step t0 + 2)
+    ax    = ax + μ·(param - ax)                     afterwards: the mean of the iterates from t0 + 2
     η     = lr / (1 + λ·lr·t)^α                     for the next step (η starts at lr)
-    μ     = 1 / max(1, t - t0)
+    μ     = 1 / max(1, t - t0)                      for the next step (μ starts at 1)
 
 State, as torch's: ``eta`` and ``mu`` are 0-dim arrays (under torch in torch's scalar dtype,
 float32 unless the default dtype is float64, as torch rounds them), ``ax`` is like the param.
@@ -19,7 +19,9 @@ it ``alpha``), t0 is ``t0``. Weight decay is torch's L2 (``g += wd·param``) or 
 Written in torch's order (``param.mul_(1-λη).add_(g, alpha=-η)``, ``ax.add_((param-ax)·μ)``,
 η and μ in Python floats from the step count), so the torch path is torch's for-loop to the bit.
 Where μ is known to be 1 ax is a copy of the param, as torch's; a μ only known at run time (jax
-under ``jit``) takes ``where(μ = 1, param, ...)``, the same numbers.
+under ``jit``) takes ``where(μ = 1, param, ...)``, the same numbers. With a traced step or an
+array among the hyperparameters, η and μ are computed in the state's dtype (an int32 count would
+otherwise make μ float32).
 """
 
 from __future__ import annotations
