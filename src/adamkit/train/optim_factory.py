@@ -7,10 +7,16 @@ names are the declared hyperparameters' (:mod:`adamkit.rules.hyperparameters`), 
 onto constructor arguments. A flag an optimizer does not take is a usage error naming the
 optimizers that do take it, never silently ignored. Nothing here imports torch until an optimizer
 is built, so the command line can list and check names without it.
+
+A model's params are not all matrices: where a torch class takes matrices only (Muon), its
+declaration names, as the torch Api's trait ``whole_model`` (``"module:attribute"``), the class
+that takes the rest too (``MuonWithAdamW``: AdamW beside it, with its defaults), and that one is
+built; Adafactor's class takes vectors itself.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from adamkit import registry, rules
@@ -45,11 +51,16 @@ def _known(name: str) -> str:
 
 
 def optimizer_class(name: str) -> Any:
-    """The ``adamkit.torch`` class for optimizer ``name`` (one of :func:`optimizer_names`)."""
+    """The ``adamkit.torch`` class for optimizer ``name`` (one of :func:`optimizer_names`) that
+    takes a whole model's params (the declaration's ``whole_model`` trait, see the module doc)."""
     import adamkit.torch as backend  # torch.optim has the same classes (drop-ins) minus options
 
     if _known(name) == SPARSE_ADAM:
         return backend.SparseAdam
+    api = registry.declaration(name).torch
+    if api is not None and (whole := api.traits.get("whole_model")):
+        module, _, attribute = whole.partition(":")
+        return getattr(importlib.import_module(module), attribute)
     return backend.for_rule(name)
 
 
