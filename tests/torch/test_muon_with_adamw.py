@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import adamkit.torch as ak
+from adamkit import clipping
 from adamkit.errors import HyperparameterError
 from adamkit.torch.muon import MuonWithAdamW
 
@@ -142,6 +143,29 @@ def test_nonfinite_skip_skips_both_kinds():
     before = clones(params)
     step_all([([opt], params)], 1, nan_at=0)  # a NaN in the scalar (an AdamW param)
     assert opt.skipped_steps == 1 and all(torch.equal(a, b) for a, b in zip(params, before, strict=True))
+
+
+def test_global_norm_clipping_spans_both_kinds():
+    """clip_global_norm scales every gradient by one factor from the norm over all params (the
+    matrices' and the rest's), as adamkit.clipping does for one optimizer: bitwise Muon and AdamW
+    alone stepping on gradients clipped so."""
+    ours, mine = make_params(), make_params()
+    opt = MuonWithAdamW(ours, **MUON, **BESIDE, clip_global_norm=0.5)
+    alone = [ak.Muon(split(mine)[0], **MUON, fused=False), ak.AdamW(split(mine)[1], **ADAMW, fused=False)]
+    g = torch.Generator().manual_seed(4)
+    for _ in range(3):
+        grads = [torch.randn(p.shape, generator=g) for p in ours]
+        for p, grad in zip(ours, grads, strict=True):
+            p.grad = grad.clone()
+        opt.step()
+        order = [p for group in opt.param_groups for p in group["params"]]  # the optimizer's
+        clipped = clipping.clip([p.grad for p in order], {"clip_global_norm": 0.5}, torch)
+        by_param = {id(p): c for p, c in zip(order, clipped, strict=True)}
+        for p, q in zip(ours, mine, strict=True):
+            q.grad = by_param[id(p)].clone()
+        for o in alone:
+            o.step()
+    assert_same(ours, mine, opt, alone)
 
 
 def test_groups_are_routed():
