@@ -16,6 +16,10 @@ An ``Api``'s ``traits`` switch what torch's classes do differently:
   as torch's sparse kernels); ``eager_state``: the state is made in the constructor (Adagrad);
 - ``decoupled_on_load``: a loaded L2 group decays as this optimizer does (torch's AdamW loads an
   Adam checkpoint so).
+- ``group_names``: torch's own name of a hyperparameter in the signature and param groups, where
+  the vocabulary's differs (ASGD's ``alpha`` is ``eta_power``; :mod:`adamkit.torch.group_names`);
+- ``whole_model``: ``"module:Class"`` the trainer builds instead, for an optimizer that takes only
+  some of a model's params (Muon's matrices: :class:`adamkit.torch.muon.MuonWithAdamW`).
 
 ``base`` (``"module:Class"``) names a mixin with behaviour a signature cannot say (schedule-free's
 ``train()``/``eval()``), placed first in the class's bases.
