@@ -9,9 +9,9 @@ import torch
 
 import adamkit.numpy as aknp
 import adamkit.torch as ak
-from adamkit import registry, rules
+from adamkit import rules
 from adamkit.errors import HyperparameterError
-from adamkit.rules import HYPERPARAMETERS, VARIANTS
+from adamkit.rules import HYPERPARAMETERS, VARIANTS, registry
 
 
 def _torch_api(name):

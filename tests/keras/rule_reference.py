@@ -21,8 +21,8 @@ from keras import ops  # noqa: E402
 from tests.keras.keras_parity_cases import STEPS, _grads, _start, run  # noqa: E402
 
 import adamkit.keras as akk  # noqa: E402
-from adamkit import registry  # noqa: E402
 from adamkit.keras.schedules import to_numpy  # noqa: E402
+from adamkit.rules import registry  # noqa: E402
 
 # (Keras class, its arguments, the rule's hyperparameters): lr and decay exact in float32, as
 # Keras keeps learning_rate in a float32 variable and decays by 1 - wd·lr in float32.

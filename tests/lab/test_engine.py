@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import adamkit.numpy as ak
-from adamkit import registry
 from adamkit.errors import UsageError
 from adamkit.lab import functions as F
 from adamkit.lab.engine import OPTIMIZERS, optimizer_spec, run
+from adamkit.rules import registry
 
 
 def single_run(fn_name, rule_name, start, steps, **hp):

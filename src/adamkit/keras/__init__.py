@@ -26,13 +26,13 @@ if "keras" not in sys.modules and "KERAS_BACKEND" not in os.environ \
 
 from typing import Any  # noqa: E402
 
-from adamkit import registry  # noqa: E402
 from adamkit.keras._base import RuleOptimizer  # noqa: E402
 from adamkit.keras.callbacks import EffectiveStepSizes  # noqa: E402
 from adamkit.keras.optimizers import class_named  # noqa: E402
 from adamkit.keras.schedules import AdamkitSchedule  # noqa: E402
+from adamkit.rules import registry  # noqa: E402
 
-# Every class is built from its declaration (adamkit.registry); one declared later is here too.
+# Every class is built from its declaration (adamkit.rules.registry); one declared later is here too.
 globals().update({name: class_named(name) for name in registry.api_names("keras")})
 
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import keras
 
-from adamkit import registry
 from adamkit.keras._base import RuleOptimizer
+from adamkit.rules import registry
 from adamkit.rules._declaration import Api, Declaration
 
 # keras.optimizers.Optimizer's own arguments: they go to Keras's base class, not to the rule.

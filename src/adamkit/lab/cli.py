@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adamkit import outdir, registry, resources, rules
+from adamkit import outdir, resources, rules
 from adamkit.errors import UsageError
 from adamkit.lab import functions as F
 from adamkit.lab.arguments import (
@@ -26,6 +26,7 @@ from adamkit.lab.engine import (
     optimizer_spec,
     run,
 )
+from adamkit.rules import registry
 
 DEFAULT_OPTIMIZERS = "adam,sgd,momentum,rmsprop,adagrad"
 PHASE_Y_ADAM = "beta1=0:0.99:20"  # a phase diagram's second axis where the declaration names none

@@ -9,7 +9,7 @@ to (C, 1) so it broadcasts against params of shape (C, dim) and drives ONE ``ada
 optimizer over the whole batch: row c follows configuration c exactly as a single-configuration
 optimizer would (the tests check this). The update math lives only in ``adamkit.rules``.
 
-Lab optimizer names (:func:`optimizer_names`) are the variants declared in :mod:`adamkit.registry`:
+Lab optimizer names (:func:`optimizer_names`) are the variants declared in :mod:`adamkit.rules.registry`:
 rules plus the settings that make the textbook optimizers (``momentum`` is SGD(momentum=0.9), ``nesterov``
 SGD(momentum=0.9, nesterov=True), ``amsgrad`` Adam(amsgrad=True)). Everything else uses
 torch.optim's defaults (AdamW keeps weight_decay=1e-2), except ``lr``: when not given, the
@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from adamkit import numpy as ak_numpy
-from adamkit import registry, rules
+from adamkit import rules
 from adamkit.errors import UsageError
 from adamkit.lab.functions import GradientNoise, TestFunction
 from adamkit.lab.functions import get as get_function
+from adamkit.rules import registry
 from adamkit.rules.hyperparameters import ALIASES, HYPERPARAMETERS
 
 ESCAPE = 10.0  # window-widths beyond the window at which a path counts as diverged

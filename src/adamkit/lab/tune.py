@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from adamkit import registry, rules
+from adamkit import rules
 from adamkit.errors import UsageError
 from adamkit.lab.engine import default_hyperparameters, run
 from adamkit.lab.functions import TestFunction
 from adamkit.lab.functions import get as get_function
+from adamkit.rules import registry
 from adamkit.rules.hyperparameters import HYPERPARAMETERS, Hyperparameter
 
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from adamkit import clipping, registry, rules
+from adamkit import clipping, rules
 from adamkit.errors import UsageError
-from adamkit.rules import Rule
+from adamkit.rules import Rule, registry
 
 
 class Optimizer:
@@ -131,7 +131,7 @@ _BUILT: dict[str, tuple[Any, type[Optimizer]]] = {}
 
 
 def class_named(name: str) -> type[Optimizer]:
-    """The class called ``name`` (``"Adam"``), built from its declaration (:mod:`adamkit.registry`,
+    """The class called ``name`` (``"Adam"``), built from its declaration (:mod:`adamkit.rules.registry`,
     its ``numpy`` Api) once; an AttributeError when none is called so."""
     declaration = registry.by_api("numpy", name)
     if declaration is None:

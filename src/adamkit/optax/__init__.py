@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from adamkit import registry
 from adamkit.optax._declared import function_named
 from adamkit.optax._transform import scale_by_rule, state_type
 from adamkit.optax.schedule_free import schedule_free_eval_params  # optax.contrib's companion
+from adamkit.rules import registry
 
-# Every function is built from its declaration (adamkit.registry); one declared later is here too.
+# Every function is built from its declaration (adamkit.rules.registry); one declared later is here too.
 globals().update({name: function_named(name) for name in registry.api_names("optax")})
 # each optimizer's state type by its name (AdamState, ...), as optax exports its state types
 globals().update({state_type(d.rule).__name__: state_type(d.rule)

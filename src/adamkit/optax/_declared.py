@@ -17,8 +17,8 @@ from typing import Any
 
 import optax
 
-from adamkit import registry
 from adamkit.optax._transform import scale_by_rule
+from adamkit.rules import registry
 from adamkit.rules._declaration import Declaration
 
 # optax's own arguments: the chain's, not the rule's

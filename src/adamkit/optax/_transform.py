@@ -55,7 +55,7 @@ def state_type(rule: Rule) -> type:
 
 
 def _optax_api(rule: Rule) -> Any:
-    from adamkit import registry
+    from adamkit.rules import registry
 
     declared = registry.declarations().get(rule.name)
     return declared.optax if declared is not None else None

@@ -5,7 +5,7 @@
   definition every front end and every fused kernel is tested against. ``xp`` is ``numpy`` (the
   float64 reference; hyperparameters may be arrays broadcast over a batch of configurations),
   ``torch`` (bitwise torch.optim), ``jax.numpy`` (pure, under ``jit``) or ``keras.ops``;
-- each rule module ends with its ``DECLARATIONS`` (:mod:`adamkit.registry`): the named
+- each rule module ends with its ``DECLARATIONS`` (:mod:`adamkit.rules.registry`): the named
   optimizers (momentum, nesterov, amsgrad, ...), each front end's spelling, colour and defaults;
 - :func:`adam_step_scalars`: Adam's per-step scalars, shared by the rule and the fused kernels.
 
@@ -38,8 +38,6 @@ def __getattr__(name: str) -> Any:
     """``RULES`` (every rule by name), ``ADAM_FAMILY`` (the rules whose state ``adam_internals``
     reads: those that declare internals) and ``VARIANTS`` (every name people race and tune), read
     from the registry when asked, so an optimizer registered at run time is in them."""
-    from adamkit import registry
-
     if name == "RULES":
         return {n: d.rule for n, d in registry.declarations().items()}
     if name == "ADAM_FAMILY":
@@ -51,8 +49,6 @@ def __getattr__(name: str) -> Any:
 
 def variant(name: str) -> Variant:
     """The variant called ``name`` (case-insensitive); a UsageError lists the valid names."""
-    from adamkit import registry
-
     return registry.variant(name)
 
 
@@ -68,11 +64,12 @@ def internals_of(rule: Rule, owner: str) -> Callable[..., dict]:
 
 def get(name: str) -> Rule:
     """The rule called ``name`` (case-insensitive); a ValueError lists the valid names."""
-    from adamkit import registry
-
     return registry.declaration(name).rule
 
 
+# last: the registry's discovery imports the rule modules, which import this package's parts
+from adamkit.rules import registry  # noqa: E402
+
 __all__ = ["RULES", "ADAM_FAMILY", "EPS_MODES", "WEIGHT_DECAY_MODES", "HYPERPARAMETERS", "VARIANTS",
            "Hyperparameter", "Range", "Rule", "Variant", "Api", "Declaration", "get", "internals_of",
-           "variant", "adam_internals", "adam_step_scalars", "weight_decay_terms", "in_place"]
+           "variant", "registry", "adam_internals", "adam_step_scalars", "weight_decay_terms", "in_place"]

@@ -1,4 +1,4 @@
-"""What an optimizer's declaration says (see :mod:`adamkit.registry`, which collects them).
+"""What an optimizer's declaration says (see :mod:`adamkit.rules.registry`, which collects them).
 
 Here, beside the rules, so that a rule module can declare itself without importing the registry.
 """

@@ -196,7 +196,7 @@ ADAMW = Rule("adamw", init, update, TAKES,
              {"weight_decay": 1e-2, "weight_decay_mode": "decoupled"}, STATE_KEYS,
              check=check_eps_root, internals=internals)
 
-# The optimizers on this rule, declared once (see adamkit.registry).
+# The optimizers on this rule, declared once (see adamkit.rules.registry).
 ADAM_STATE = {"exp_avg": "mu", "exp_avg_sq": "nu", "max_exp_avg_sq": "nu_max"}  # optax's names
 DECLARATIONS = (
     Declaration(

@@ -4,14 +4,14 @@
 >>> model = torch.nn.Linear(3, 1)
 >>> opt = adamkit.torch.Adam(model.parameters(), lr=1e-3)   # instead of torch.optim.Adam
 
-Every class is built from its declaration in :mod:`adamkit.registry` (see
+Every class is built from its declaration in :mod:`adamkit.rules.registry` (see
 :mod:`adamkit.torch.optimizers`); one registered later is here too (``adamkit.torch.<Name>``).
 ``for_rule("adamw")`` gives the class of a rule.
 """
 
 from typing import Any
 
-from adamkit import registry
+from adamkit.rules import registry
 from adamkit.torch._base import RuleOptimizer
 from adamkit.torch.fused import GroupPath, PathReason
 from adamkit.torch.optimizers import class_named, for_rule

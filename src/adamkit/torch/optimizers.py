@@ -33,8 +33,8 @@ from typing import Any
 
 import torch
 
-from adamkit import registry
 from adamkit.errors import HyperparameterError
+from adamkit.rules import registry
 from adamkit.rules._declaration import Api, Declaration
 from adamkit.rules.hyperparameters import ALIASES, OPTIONS
 from adamkit.torch._base import RuleOptimizer

@@ -126,7 +126,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  adamkit compare --dataset digits --optimizers adam,sgd,rmsprop,adagrad\n"
         "default learning rates per optimizer: each optimizer's declared train_lr "
-        "(adamkit.registry); --lr sets one for all",
+        "(adamkit.rules.registry); --lr sets one for all",
     )
     c.add_argument("--optimizers", default="adam,sgd,rmsprop",
                    help="comma-separated optimizer names (default adam,sgd,rmsprop)")

@@ -1,6 +1,6 @@
 """Build an optimizer by name from command-line options (the trainer's only way to get one).
 
-The names are the registry's optimizers that have a torch class (:mod:`adamkit.registry`), plus
+The names are the registry's optimizers that have a torch class (:mod:`adamkit.rules.registry`), plus
 ``sparse_adam`` (torch's SparseAdam, which has no rule of its own); the classes come from
 ``adamkit.torch`` (torch.optim drop-ins plus adamkit's options); the flag
 names are the declared hyperparameters' (:mod:`adamkit.rules.hyperparameters`), mapping one to one
@@ -19,8 +19,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from adamkit import registry, rules
+from adamkit import rules
 from adamkit.errors import UsageError, choice
+from adamkit.rules import registry
 from adamkit.rules.hyperparameters import OPTIONS
 
 SPARSE_ADAM = "sparse_adam"

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from adamkit import registry
 from adamkit.errors import UsageError, choice
+from adamkit.rules import registry
 from adamkit.rules.hyperparameters import HYPERPARAMETERS, canonical
 
 # the trainer's per-epoch metrics a study can optimize, and which way

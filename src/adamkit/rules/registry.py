@@ -34,6 +34,7 @@ import contextlib
 import importlib
 import pkgutil
 from collections.abc import Iterator
+from pathlib import Path
 
 from adamkit.errors import UsageError, choice
 from adamkit.rules._declaration import FRONT_ENDS, SHAPES, Declaration, Variant
@@ -49,12 +50,12 @@ def _discover() -> None:
     if _discovered:
         return
     _discovered = True
-    import adamkit.rules as package
-
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_"):
+    # the package's own folder, by path: importing the package from here would tie the two in a
+    # cycle (the package's get() reads this registry)
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.name.startswith("_") or info.name == "registry":
             continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        module = importlib.import_module(f"{__package__}.{info.name}")
         for declaration in getattr(module, "DECLARATIONS", ()):
             register(declaration)
 

@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 
-from adamkit import cli, registry, rules
+from adamkit import cli, rules
 from adamkit.errors import UsageError
-from adamkit.rules import Api, Declaration, Rule, Variant
+from adamkit.rules import Api, Declaration, Rule, Variant, registry
 
 
 def _init(param, hp, xp):
