@@ -188,73 +188,72 @@ def lab(tmp_path_factory):
 
 
 @needs_browser
-def test_widget_in_jupyterlab_a_slider_recomputes_in_the_kernel(lab):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1500, "height": 1500})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        try:
-            page.goto(lab + "lab/tree/race.ipynb")
-            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                                   " && window.jupyterapp.shell.currentWidget.sessionContext"
-                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                                   ".kernel.connectionStatus == 'connected'", timeout=45000)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            widget = page.locator(".adamkit-widget").first
-            widget.locator("canvas#map").wait_for(timeout=45000)
-            app, other = (f"document.querySelectorAll('.adamkit-widget')[{k}].adamkitApp" for k in (0, 1))
-            page.wait_for_function(f"{app}.runs.filter(Boolean).length == 2 && {app}.latency !== null",
-                                   timeout=45000)
-            page.wait_for_function(f"{other} && {other}.runs[0] && {other}.latency !== null", timeout=45000)
-            second = page.evaluate(f"{other}.runs[0]")
-            assert second["name"] == "rmsprop" and len(second["path"]) == 101
-            np.testing.assert_array_equal(np.array(second["path"]),
-                                          run("himmelblau", "rmsprop", steps=100,
-                                              lr=second["hyperparameters"]["lr"]).path[0])
-            first = page.evaluate(f"{app}.runs[0]")
-            np.testing.assert_array_equal(np.array(first["path"]),
-                                          run("rosenbrock", "adam", steps=STEPS, lr=first["hyperparameters"]["lr"])
-                                          .path[0])
+def test_widget_in_jupyterlab_a_slider_recomputes_in_the_kernel(lab, browser):
+    # the session's one chromium (tests/web/conftest.py): a second sync_playwright in the same
+    # process would run inside the first one's event loop, which playwright refuses
+    page = browser.new_page(viewport={"width": 1500, "height": 1500})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(lab + "lab/tree/race.ipynb")
+        page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                               ".kernel.connectionStatus == 'connected'", timeout=45000)
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        widget = page.locator(".adamkit-widget").first
+        widget.locator("canvas#map").wait_for(timeout=45000)
+        app, other = (f"document.querySelectorAll('.adamkit-widget')[{k}].adamkitApp" for k in (0, 1))
+        page.wait_for_function(f"{app}.runs.filter(Boolean).length == 2 && {app}.latency !== null",
+                               timeout=45000)
+        page.wait_for_function(f"{other} && {other}.runs[0] && {other}.latency !== null", timeout=45000)
+        second = page.evaluate(f"{other}.runs[0]")
+        assert second["name"] == "rmsprop" and len(second["path"]) == 101
+        np.testing.assert_array_equal(np.array(second["path"]),
+                                      run("himmelblau", "rmsprop", steps=100,
+                                          lr=second["hyperparameters"]["lr"]).path[0])
+        first = page.evaluate(f"{app}.runs[0]")
+        np.testing.assert_array_equal(np.array(first["path"]),
+                                      run("rosenbrock", "adam", steps=STEPS, lr=first["hyperparameters"]["lr"])
+                                      .path[0])
 
-            slider = widget.locator(".card").first.locator("input[name=lr]")
-            slider.focus()
-            page.keyboard.press("PageDown")  # a tenth of the slider: the lr of the kernel's next race
-            page.wait_for_function(f"{app}.runs[0].hyperparameters.lr == {app}.state.optimizers[0].hp.lr"
-                                   f" && {app}.runs[0].hyperparameters.lr != {first['hyperparameters']['lr']}",
-                                   timeout=30000)
-            now = page.evaluate(f"{app}.runs[0]")
-            lr = now["hyperparameters"]["lr"]
-            assert lr < first["hyperparameters"]["lr"]
-            assert now["path"] != first["path"]
-            np.testing.assert_array_equal(np.array(now["path"]),
-                                          run("rosenbrock", "adam", steps=STEPS, lr=lr).path[0])
-            # the sliders' state is the widget's state trait, back in the kernel
-            printed = page.evaluate("""async () => {
-                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-                const future = kernel.requestExecute({ code: "print(repr(w.state['optimizers'][0]['hp']['lr']))" });
-                let out = "";
-                future.onIOPub = (msg) => { if (msg.header.msg_type === "stream") out += msg.content.text; };
-                await future.done;
-                return out;
-            }""")
-            assert float(printed) == lr
-            page.wait_for_function(f"{app}.sweep && {app}.sweep.configurations == 4096", timeout=30000)
-            assert page.evaluate(f"{other}.runs[0]") == second  # the other widget kept its own race
-            # a download: the kernel's bytes as a message buffer, made a file by the page's own code
-            state = page.evaluate(f"{app}.state")
-            with page.expect_download(timeout=30000) as download:
-                widget.locator("button[data-format=png]").click()
-            body = {"function": state["function"], "start": state["start"], "steps": state["steps"],
-                    "optimizers": [{"name": o["name"], "hyperparameters": o["hp"]} for o in state["optimizers"]],
-                    "format": "png"}
-            assert Path(download.value.path()).read_bytes() == export.export(body)[0]
-            assert page.evaluate("[...document.querySelectorAll('.adamkit-widget #error')].every((e) => e.hidden)")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "widget.png"), full_page=True)
-        finally:
-            browser.close()
+        slider = widget.locator(".card").first.locator("input[name=lr]")
+        slider.focus()
+        page.keyboard.press("PageDown")  # a tenth of the slider: the lr of the kernel's next race
+        page.wait_for_function(f"{app}.runs[0].hyperparameters.lr == {app}.state.optimizers[0].hp.lr"
+                               f" && {app}.runs[0].hyperparameters.lr != {first['hyperparameters']['lr']}",
+                               timeout=30000)
+        now = page.evaluate(f"{app}.runs[0]")
+        lr = now["hyperparameters"]["lr"]
+        assert lr < first["hyperparameters"]["lr"]
+        assert now["path"] != first["path"]
+        np.testing.assert_array_equal(np.array(now["path"]),
+                                      run("rosenbrock", "adam", steps=STEPS, lr=lr).path[0])
+        # the sliders' state is the widget's state trait, back in the kernel
+        printed = page.evaluate("""async () => {
+            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+            const future = kernel.requestExecute({ code: "print(repr(w.state['optimizers'][0]['hp']['lr']))" });
+            let out = "";
+            future.onIOPub = (msg) => { if (msg.header.msg_type === "stream") out += msg.content.text; };
+            await future.done;
+            return out;
+        }""")
+        assert float(printed) == lr
+        page.wait_for_function(f"{app}.sweep && {app}.sweep.configurations == 4096", timeout=30000)
+        assert page.evaluate(f"{other}.runs[0]") == second  # the other widget kept its own race
+        # a download: the kernel's bytes as a message buffer, made a file by the page's own code
+        state = page.evaluate(f"{app}.state")
+        with page.expect_download(timeout=30000) as download:
+            widget.locator("button[data-format=png]").click()
+        body = {"function": state["function"], "start": state["start"], "steps": state["steps"],
+                "optimizers": [{"name": o["name"], "hyperparameters": o["hp"]} for o in state["optimizers"]],
+                "format": "png"}
+        assert Path(download.value.path()).read_bytes() == export.export(body)[0]
+        assert page.evaluate("[...document.querySelectorAll('.adamkit-widget #error')].every((e) => e.hidden)")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "widget.png"), full_page=True)
+    finally:
+        page.close()
     assert not errors, errors
