@@ -43,7 +43,7 @@ def sweep_of(name):
     if name in SWEEPS:
         return SWEEPS[name]
     from adamkit.lab.engine import lab_lr
-    from adamkit.lab.tune import search_space
+    from adamkit.lab.race_tuning import search_space
 
     lr = lab_lr(F.get("rosenbrock"), name)
     sweep = {"lr": [lr / 2, lr, 2 * lr]}

@@ -24,7 +24,7 @@ from torch.autograd import gradcheck
 from torch.autograd.functional import jacobian
 
 import adamkit.torch as ak
-from adamkit.torch.fused.paths import PathReason
+from adamkit.torch.fused.group_path import PathReason
 
 F64 = torch.float64
 N = 6  # elements per tensor: gradcheck's finite differences cost two steps per input element

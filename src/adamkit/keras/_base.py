@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 from adamkit import rules
-from adamkit.fixed_state import state_at_init
+from adamkit.full_state import state_at_init
 from adamkit.keras.schedules import AdamkitSchedule, initial_learning_rate, to_numpy
 from adamkit.rules import Rule
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from keras import ops
 
-from adamkit.fixed_state import state_at_init
+from adamkit.full_state import state_at_init
 from adamkit.keras._base import RuleOptimizer
 from adamkit.rules.adam import ADAMW
 

@@ -3,7 +3,7 @@
 - :func:`run` (``adamkit.lab.engine``): C configurations of one optimizer on one function;
 - ``adamkit.lab.functions``: the test functions (and user expressions, ``adamkit.lab.expression``);
 - ``adamkit.lab.plots`` / ``animate``: contour, loss, surface, 1-D, phase pictures and GIFs;
-- ``adamkit.lab.tune``: each optimizer's own hyperparameters tuned on a stated budget;
+- ``adamkit.lab.race_tuning``: each optimizer's own hyperparameters tuned on a stated budget;
 - :func:`widget` (``adamkit.lab.widget``, the notebook extra): the page's race in a notebook;
 - ``adamkit.lab.cli``: ``adamkit race``, ``adamkit phase``, ``adamkit functions``.
 """

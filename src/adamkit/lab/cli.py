@@ -234,7 +234,7 @@ def race_command(args) -> int:
 
 
 def _tune_all(fn, names, start, args):
-    from adamkit.lab.tune import tune
+    from adamkit.lab.race_tuning import tune
 
     tuned_json, tuned_results = [], []
     for n in names:

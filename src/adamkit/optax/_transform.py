@@ -19,7 +19,7 @@ import optax
 
 from adamkit import rules
 from adamkit.errors import HyperparameterError
-from adamkit.fixed_state import state_at_init
+from adamkit.full_state import state_at_init
 from adamkit.rules import Rule
 from adamkit.rules.hyperparameters import canonical
 

@@ -47,7 +47,7 @@ from adamkit.rules._numerics import in_place
 from adamkit.rules.hyperparameters import OPTIONS
 from adamkit.torch import _compat, _gradients
 from adamkit.torch.fused import FusedEngine, GroupPath, StepData, codecs
-from adamkit.torch.fused.paths import settings_verdict
+from adamkit.torch.fused.group_path import settings_verdict
 from adamkit.torch.fused.sharding import local, on_shard
 
 NONFINITE_MODES = OPTIONS["nonfinite"].choices

@@ -4,7 +4,7 @@ which params ``fused=True`` may step.
 
 adamkit raises the exception torch raises, with torch's message inside (then adamkit's valid
 values), so code written against torch.optim's errors keeps working; torch's optimizer database
-checks it (``tests/core/test_torch_optim_db.py``).
+checks it (``tests/torch/test_optim_db.py``).
 """
 
 from __future__ import annotations

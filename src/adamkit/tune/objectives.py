@@ -1,7 +1,7 @@
 """What a trial measures: a lab function (NumPy, batched) or a training run (torch, pruned).
 
 A lab objective scores a configuration as ``adamkit race --tune`` does
-(``adamkit.lab.tune.run_scores``): log10 of the final gap to the known minimum, +inf when the
+(``adamkit.lab.race_tuning.run_scores``): log10 of the final gap to the known minimum, +inf when the
 run diverges; lower is better. Many configurations are one call of the batched engine.
 
 A train objective runs ``adamkit train``'s trainer on a recipe with the configuration's
@@ -64,7 +64,7 @@ class LabObjective:
         """Scores of ``configs``: one engine call per set of non-numeric settings (the engine
         batches numbers only), so a numeric grid or random batch is one call."""
         from adamkit.lab.engine import run
-        from adamkit.lab.tune import run_scores
+        from adamkit.lab.race_tuning import run_scores
 
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i, c in enumerate(configs):

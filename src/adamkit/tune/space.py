@@ -36,8 +36,8 @@ import numpy as np
 
 from adamkit import rules
 from adamkit.errors import UsageError
-from adamkit.lab.tune import draw
-from adamkit.lab.tune import search_space as lab_search_space
+from adamkit.lab.race_tuning import draw
+from adamkit.lab.race_tuning import search_space as lab_search_space
 from adamkit.rules.hyperparameters import ALIASES, HYPERPARAMETERS, Hyperparameter
 
 # Declared hyperparameters a tuner may vary: betas is searched as its parts; the rest are not
@@ -277,7 +277,7 @@ class OptimizerSpace:
         return config
 
     def random_config(self, rng: np.random.Generator) -> dict[str, Any]:
-        """One configuration drawn with ``rng``: intervals on their scale (``lab.tune.draw``),
+        """One configuration drawn with ``rng``: intervals on their scale (``lab.race_tuning.draw``),
         lists uniformly."""
         config = dict(self.fixed)
         for name, dim in self.searched.items():
@@ -303,7 +303,7 @@ def _suggest(trial, key: str, dist) -> Any:
 
 
 def default_dimensions(optimizer: str, applicable: Iterable[str]) -> dict[str, Dimension]:
-    """What is searched when nothing is given: lr, ε, and what ``lab.tune`` searches for the
+    """What is searched when nothing is given: lr, ε, and what ``lab.race_tuning`` searches for the
     optimizer (its betas, averaging constant or momentum), each over its declared interval."""
     applicable = set(applicable)
     names = ["lr", "eps"]

@@ -3,7 +3,7 @@
 Each public function takes the request's parsed JSON object and returns a JSON-ready dict; bad
 input raises a :class:`~adamkit.errors.UsageError` (400) or :class:`~adamkit.web.inputs.TooLarge`
 (413). No update is computed here: races and sweeps are ``adamkit.lab.run`` (or its fused
-spelling, :mod:`adamkit.lab.fused`, for sweeps it covers), tuning is ``adamkit.lab.tune``.
+spelling, :mod:`adamkit.lab.fused`, for sweeps it covers), tuning is ``adamkit.lab.race_tuning``.
 Non-finite numbers (a diverged path, log of a negative in a user expression) are sent as null.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from adamkit import rules
 from adamkit.lab import functions as F
-from adamkit.lab import tune as lab_tune
+from adamkit.lab import race_tuning as lab_tune
 from adamkit.lab.arguments import race_flags
 from adamkit.lab.engine import lab_lr, matrix_note, run
 from adamkit.lab.functions import contour_levels

@@ -19,6 +19,6 @@ Tools read what they need through the optimizers' public methods (``internals``,
 """
 
 from adamkit.torch.fused.engine import FusedEngine, GroupPlan, StepData
-from adamkit.torch.fused.paths import GroupPath, PathReason
+from adamkit.torch.fused.group_path import GroupPath, PathReason
 
 __all__ = ["FusedEngine", "GroupPlan", "GroupPath", "PathReason", "StepData"]

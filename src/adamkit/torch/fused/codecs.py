@@ -25,7 +25,7 @@ encoded (as bitsandbytes does), so quantization error only enters through the st
     neighbours') spans twice as many decades in v as in m, and a v rounded to 0 under a non-zero
     m moves that coordinate by m/ε. A linear or power code of the block's absmax rounds such
     values to a few levels or to 0, and Adam then moves those coordinates by the wrong amount
-    (``tests/fast/test_lowp_accuracy.py``: 10 steps, every seventh coordinate's gradients 1e-4
+    (``tests/torch/fused/test_lowp_accuracy.py``: 10 steps, every seventh coordinate's gradients 1e-4
     of the others', within 0.02 of fp32 states).
 
     Encode and decode are bit operations on float32, the same in the torch spelling here and in

@@ -4,7 +4,7 @@ One **tensor walker** does a whole optimizer step for many tensors in one call: 
 into chunks of ``CHUNK`` elements over a table of tensor addresses (so both threads share the work
 of all tensors, and no param or gradient is copied) and hands each chunk to a **range step** of one
 storage format. A rule is two inlined per-coordinate functions, written in the rule's float
-operations and order, so a kernel and its rule agree to float rounding (``tests/fast/
+operations and order, so a kernel and its rule agree to float rounding (``tests/torch/fused/
 test_kernels.py`` ties every one to its rule, option by option):
 
 - ``moments(p, g, s0, s1, s2, kp, k) -> (s0, s1, s2)``: the new state slots (``specs.KernelSpec.slots``;

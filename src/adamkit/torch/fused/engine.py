@@ -76,7 +76,7 @@ from torch.optim.optimizer import _get_scalar_dtype
 
 from adamkit.rules import get as get_rule
 from adamkit.torch.fused import codecs, cpu
-from adamkit.torch.fused.paths import (
+from adamkit.torch.fused.group_path import (
     AUTO_MIN_NUMEL,
     ENGINE,
     FOREACH,

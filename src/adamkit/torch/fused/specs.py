@@ -20,7 +20,7 @@ a rule is a :class:`KernelSpec`:
   own arithmetic so their bits are the rule's.
 
 The per-coordinate arithmetic is spelt once per backend, in the rule's order of operations
-(``cpu.py``, ``gpu.py``), and tied to the rule by tests (``tests/fast/test_kernels.py``).
+(``cpu.py``, ``gpu.py``), and tied to the rule by tests (``tests/torch/fused/test_kernels.py``).
 Every rule prepares the gradient the same way (``_numerics.prepare``)::
 
     g = sign·grad + l2·param      (sign = -1 with maximize; l2 from weight_decay_mode="l2")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from tests.configs import CONFIGS, config_id
+from tests.torch.configs import CONFIGS, config_id
 
 import adamkit.numpy as aknp
 from adamkit import rules

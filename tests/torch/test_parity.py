@@ -4,7 +4,7 @@ import copy
 
 import pytest
 import torch
-from tests.configs import CONFIGS, config_id
+from tests.torch.configs import CONFIGS, config_id
 
 import adamkit.torch as ak
 
@@ -35,7 +35,7 @@ def run_pair(name, kwargs, dtype, steps=STEPS):
     ours_params = make_params(dtype)
     peer_params = [p.detach().clone().requires_grad_() for p in ours_params]
     groups = lambda ps: [{"params": ps[:3]}, {"params": ps[3:], "lr": 0.005}]  # noqa: E731
-    # the per-tensor rule path, torch's bit for bit (the engine agrees to rounding: tests/fast)
+    # the per-tensor rule path, torch's bit for bit (the engine agrees to rounding: tests/torch/fused)
     rule_path = {"fused": False} if "fused" not in kwargs and name != "SparseAdam" else {}
     ours = getattr(ak, name)(groups(ours_params), **copy.deepcopy(kwargs), **rule_path)
     peer = getattr(torch.optim, name)(groups(peer_params), **copy.deepcopy(kwargs))

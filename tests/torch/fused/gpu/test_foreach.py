@@ -4,7 +4,7 @@ ops in the same order, hence the same bits."""
 
 import pytest
 import torch
-from tests.kernel_cases import CASES as KERNEL_CASES
+from tests.torch.fused.kernel_cases import CASES as KERNEL_CASES
 
 from adamkit import rules
 from adamkit.torch.fused.foreach import FOREACH, TensorList, step_foreach

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from tests.kernel_cases import CASES
+from tests.torch.fused.kernel_cases import CASES
 
 from adamkit import rules
 from adamkit.torch.fused import codecs as P

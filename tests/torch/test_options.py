@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from tests.configs import CONFIGS, config_id
+from tests.torch.configs import CONFIGS, config_id
 
 import adamkit.torch as ak
 

@@ -1,6 +1,6 @@
 """The fused kernels' cases as data: (rule, options) pairs, every flag of every kernel and the
-options every rule shares. The CPU kernels (tests/fast/test_kernels.py), the Triton kernels and the
-foreach path (tests/gpu/) are each tested on all of them."""
+options every rule shares. The CPU kernels (tests/torch/fused/test_kernels.py), the Triton kernels and the
+foreach path (tests/torch/fused/gpu/) are each tested on all of them."""
 
 CASES = [
     ("adam", {}),

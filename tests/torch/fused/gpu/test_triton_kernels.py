@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.kernel_cases import CASES as KERNEL_CASES
+from tests.torch.fused.kernel_cases import CASES as KERNEL_CASES
 
 from adamkit import rules
 from adamkit.torch.fused import codecs
@@ -269,7 +269,7 @@ def test_cuda_compiled():
 @pytest.mark.skipif(not INTERPRETED, reason="runs in the parent (interpreted) session only")
 def test_every_variant_compiles_for_sm90():
     """Without a GPU: Triton builds each kernel variant for sm_90 (cubin, through the bundled
-    ptxas), with IEEE sqrt/div, no FMA and no flush to zero (tests/gpu/_compile_check.py)."""
+    ptxas), with IEEE sqrt/div, no FMA and no flush to zero (tests/torch/fused/gpu/_compile_check.py)."""
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     done = subprocess.run([sys.executable, str(Path(__file__).with_name("_compile_check.py"))],

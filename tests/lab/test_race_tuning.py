@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from adamkit.lab.engine import OPTIMIZERS
-from adamkit.lab.tune import SEARCH_SPACES, sample, tune
+from adamkit.lab.race_tuning import SEARCH_SPACES, sample, tune
 from adamkit.rules import HYPERPARAMETERS
 
 LR_RANGE = HYPERPARAMETERS["lr"].search

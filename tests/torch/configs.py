@@ -1,7 +1,7 @@
 """Configurations as data: (optimizer name, kwargs) pairs that every core property is tested on.
 
 Every option torch.optim has for each optimizer appears at least once; adamkit's own options are
-tested against the reference rules in tests/core/test_rules.py.
+tested against the reference rules in tests/rules/test_rules.py.
 """
 
 import torch

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.distributed as dist
-from tests.distributed import cases
-from tests.distributed.harness import spawn
+from tests.torch.distributed import cases
+from tests.torch.distributed.harness import spawn
 
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch built without distributed")
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-from tests.torch_optim_db import OptimizerErrorEnum, all_inputs, optim_db
+from tests.torch.torch_optim_db import OptimizerErrorEnum, all_inputs, optim_db
 
 import adamkit.torch as ak
 

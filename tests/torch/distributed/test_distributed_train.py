@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.distributed.harness import free_port
+from tests.torch.distributed.harness import free_port
 from torch.utils.data import DistributedSampler
 
 from adamkit.cli import main
