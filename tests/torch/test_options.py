@@ -187,3 +187,11 @@ def test_low_precision_state_is_refused_where_there_are_no_adam_moments(name):
     with pytest.raises(ValueError, match=f"{name}: state_precision='8bit' applies to Adam-family"):
         getattr(ak, name)([torch.nn.Parameter(torch.ones(1))], state_precision="8bit")
 
+
+
+def test_lbfgs_is_not_here_and_says_why():
+    import adamkit.torch as akt
+
+    with pytest.raises(AttributeError, match="LBFGS is a line search over closures, not a "
+                                             "per-element update rule: use torch.optim.LBFGS"):
+        akt.LBFGS  # noqa: B018

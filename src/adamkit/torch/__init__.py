@@ -20,7 +20,14 @@ from adamkit.torch.sparse_adam import SparseAdam
 globals().update({name: class_named(name) for name in registry.api_names("torch")})
 
 
+# torch.optim's classes adamkit does not stand in for, and why (one line each)
+NOT_HERE = {"LBFGS": "LBFGS is a line search over closures, not a per-element update rule: use "
+                     "torch.optim.LBFGS"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in NOT_HERE:
+        raise AttributeError(f"adamkit.torch has no {name}: {NOT_HERE[name]}")
     try:
         return class_named(name)  # declared after this module was imported
     except AttributeError:
