@@ -92,3 +92,16 @@ def test_a_best_command_with_flags_and_choices_runs_and_names_what_race_cannot_s
     assert command.endswith("# not exact: eps_mode=hat has no race flag")
     argv = shlex.split(command, comments=True)
     assert cli.main([*argv[1:], "--out", str(tmp_path / "race"), "--quiet"]) == 0
+
+
+def test_every_raceable_optimizer_is_tuned_on_a_test_function(tmp_path):
+    """The registry's optimizers (Lion, LAMB, ADOPT, AdEMAMix, Adafactor, ...) beside AdamW, with
+    pair parts (Rprop's etas) filled from each rule's own defaults."""
+    from adamkit.rules import registry
+
+    names = [n for n, v in registry.variants().items() if v.shape == "any"]
+    done = run_tune("--function", "rosenbrock", "--steps", "50", "--optimizers", ",".join(names),
+                    "--strategy", "random", "--trials", "3", "--out", str(tmp_path / "t"),
+                    "--no-plots", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"{3 * len(names)} complete, 0 pruned, 0 failed" in done.stdout

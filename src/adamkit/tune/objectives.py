@@ -90,8 +90,10 @@ class LabObjective:
         if name in lab:
             return lab[name]
         defaults = rules.get(rules.variant(optimizer).rule).defaults
-        if name in ("beta1", "beta2"):
-            return defaults["betas"][name == "beta2"]
+        for pair, value in defaults.items():  # a part of a pair: betas' beta1, etas' eta_minus
+            parts = HYPERPARAMETERS[pair].choices if HYPERPARAMETERS[pair].kind == "pair" else ()
+            if name in parts:
+                return value[parts.index(name)]
         return defaults[name]
 
     def command(self, optimizer: str, config: dict) -> str:
