@@ -70,7 +70,7 @@ def test_ctrl_c_while_the_tools_load_is_one_line_and_status_130(monkeypatch, cap
 
 def test_the_optional_dependencies_are_the_torch_and_tune_extras():
     tomllib = pytest.importorskip("tomllib")
-    with open(Path(__file__).parents[2] / "pyproject.toml", "rb") as f:
+    with open(Path(__file__).parents[1] / "pyproject.toml", "rb") as f:
         extras = tomllib.load(f)["project"]["optional-dependencies"]
     for name in ("torch", "tune"):
         packages = {spec.split(">")[0].split("=")[0].split("<")[0].strip() for spec in extras[name]}

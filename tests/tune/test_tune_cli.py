@@ -105,3 +105,20 @@ def test_every_raceable_optimizer_is_tuned_on_a_test_function(tmp_path):
                     "--no-plots", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert f"{3 * len(names)} complete, 0 pruned, 0 failed" in done.stdout
+
+
+def test_tune_plots_leave_matplotlib_style_as_it_was(tmp_path):
+    """optuna's plots switch the process to ggplot; a tune in a notebook must not restyle the
+    figures drawn after it (the lab's, the page's exports)."""
+    import matplotlib
+
+    from adamkit import cli
+
+    def style():  # every setting but the backend's, which importing pyplot settles
+        return {k: v for k, v in matplotlib.rcParams.items() if not k.startswith("backend")}
+
+    before = style()
+    assert cli.main(["tune", "--function", "booth", "--steps", "30", "--optimizers", "adam",
+                     "--strategy", "random", "--trials", "4", "--out", str(tmp_path / "t")]) == 0
+    assert list((tmp_path / "t" / "plots").glob("adam-*.png"))
+    assert style() == before

@@ -127,7 +127,10 @@ def plots(out: Path, studies: dict[str, Any], records: list[dict], metric: str) 
 
     written = []
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
+    # optuna's plots switch matplotlib to its ggplot style for the whole process: rc_context puts
+    # the style back, so figures drawn after a tune in the same process (a notebook, the page's
+    # server, the lab) keep adamkit's look
+    with warnings.catch_warnings(), matplotlib.rc_context():
         # optuna.visualization.matplotlib is marked experimental; fANOVA warns on tiny studies
         warnings.simplefilter("ignore")
         for opt, study in studies.items():

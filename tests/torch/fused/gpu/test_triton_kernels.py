@@ -257,7 +257,7 @@ def test_checks_its_arguments():
 def test_cuda_compiled():
     """The same comparisons, compiled for the GPU, on CUDA tensors (a child pytest without the
     interpreter)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[4]
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["ADAMKIT_TRITON_COMPILED"] = "1"
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
@@ -270,7 +270,7 @@ def test_cuda_compiled():
 def test_every_variant_compiles_for_sm90():
     """Without a GPU: Triton builds each kernel variant for sm_90 (cubin, through the bundled
     ptxas), with IEEE sqrt/div, no FMA and no flush to zero (tests/torch/fused/gpu/_compile_check.py)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[4]
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     done = subprocess.run([sys.executable, str(Path(__file__).with_name("_compile_check.py"))],
                           cwd=root, env=env, capture_output=True, text=True, timeout=600)
