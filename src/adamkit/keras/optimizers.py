@@ -100,16 +100,7 @@ def build(declaration: Declaration) -> type[RuleOptimizer]:
     return _register(cls)
 
 
-_BUILT: dict[str, tuple[Declaration, type]] = {}
-
-
 def class_named(name: str) -> type[RuleOptimizer]:
     """The class called ``name`` (``"Adam"``), built once per declaration; an AttributeError when
     no declaration spells its Keras class so."""
-    declaration = registry.by_api("keras", name)
-    if declaration is None:
-        raise AttributeError(name)
-    cached = _BUILT.get(name)
-    if cached is None or cached[0] is not declaration:
-        cached = _BUILT[name] = (declaration, build(declaration))
-    return cached[1]  # type: ignore[return-value]
+    return registry.built("keras", name, build)  # type: ignore[no-any-return]

@@ -127,33 +127,24 @@ def _unflatten(like: Any, keys: list, values: list) -> Any:
     return values[0]
 
 
-_BUILT: dict[str, tuple[Any, type[Optimizer]]] = {}
+def _build(declaration: Any) -> type[Optimizer]:
+    rule = declaration.rule
+    defaults = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
+    doc = (f"{declaration.doc} (rule ``{rule.name}``, :func:`adamkit.rules.get`). Hyperparameters by "
+           f"keyword, with their defaults: {defaults}.")
+    return type(declaration.numpy.name, (Optimizer,), {"rule": rule, "__doc__": doc,
+                                                       "__module__": __name__})
 
 
 def class_named(name: str) -> type[Optimizer]:
     """The class called ``name`` (``"Adam"``), built from its declaration (:mod:`adamkit.rules.registry`,
     its ``numpy`` Api) once; an AttributeError when none is called so."""
-    declaration = registry.by_api("numpy", name)
-    if declaration is None:
-        raise AttributeError(name)
-    cached = _BUILT.get(name)
-    if cached is None or cached[0] is not declaration:
-        rule = declaration.rule
-        defaults = ", ".join(f"{k}={v!r}" for k, v in rule.defaults.items())
-        doc = (f"{declaration.doc} (rule ``{rule.name}``, :func:`adamkit.rules.get`). Hyperparameters by "
-               f"keyword, with their defaults: {defaults}.")
-        cls = type(name, (Optimizer,), {"rule": rule, "__doc__": doc, "__module__": __name__})
-        cached = _BUILT[name] = (declaration, cls)
-    return cached[1]
+    return registry.built("numpy", name, _build)  # type: ignore[no-any-return]
 
 
 def for_rule(rule: str) -> type[Optimizer]:
     """The class of rule ``rule`` (``"adamw"`` -> ``AdamW``); a UsageError lists the valid ones."""
-    api = registry.declaration(rule).numpy
-    if api is None:
-        raise UsageError(f"optimizer {rule!r} has no NumPy class; valid: "
-                         f"{', '.join(n for n, d in registry.declarations().items() if d.numpy)}")
-    return class_named(api.name)
+    return class_named(registry.spelling("numpy", rule))
 
 
 globals().update({name: class_named(name) for name in registry.api_names("numpy")})

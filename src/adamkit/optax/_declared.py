@@ -11,7 +11,6 @@ declaration's ``base`` names the hand-written function, which says how it maps o
 
 from __future__ import annotations
 
-import functools
 import inspect
 from typing import Any
 
@@ -58,16 +57,6 @@ def build(declaration: Declaration) -> Any:
     return function
 
 
-@functools.cache
-def _built(declaration_id: int, name: str) -> Any:
-    declaration = registry.by_api("optax", name)
-    assert declaration is not None and id(declaration) == declaration_id
-    return build(declaration)
-
-
 def function_named(name: str) -> Any:
     """The function called ``name`` (``"adam"``); an AttributeError when none is declared so."""
-    declaration = registry.by_api("optax", name)
-    if declaration is None:
-        raise AttributeError(name)
-    return _built(id(declaration), name)
+    return registry.built("optax", name, build)

@@ -33,8 +33,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from adamkit.errors import UsageError, choice
 from adamkit.rules._declaration import FRONT_ENDS, SHAPES, Declaration, Variant
@@ -140,3 +141,32 @@ def by_api(front_end: str, name: str) -> Declaration | None:
 def api_names(front_end: str) -> list[str]:
     """Every class or function name ``front_end`` offers, in declaration order."""
     return [api.name for d in declarations().values() if (api := d.api(front_end)) is not None]
+
+
+_BUILT: dict[tuple[str, str], tuple[Declaration, Any]] = {}
+
+
+def built(front_end: str, name: str, build: Callable[[Declaration], Any]) -> Any:
+    """What ``build`` makes of the declaration whose ``front_end`` spelling is called ``name`` (a
+    class, a function), made once per declaration; an AttributeError when none is called so.
+
+    Every front end's ``adamkit.<front end>.<Name>`` goes through here, so a declaration registered
+    after the front end was imported is found, and one registered anew is built anew.
+    """
+    declaration = by_api(front_end, name)
+    if declaration is None:
+        raise AttributeError(name)
+    cached = _BUILT.get((front_end, name))
+    if cached is None or cached[0] is not declaration:
+        cached = _BUILT[(front_end, name)] = (declaration, build(declaration))
+    return cached[1]
+
+
+def spelling(front_end: str, rule: str) -> str:
+    """The name ``front_end`` gives rule ``rule`` (``"torch"``, ``"adamw"`` -> ``"AdamW"``); a
+    UsageError names the rules it has."""
+    api = declaration(rule).api(front_end)
+    if api is None:
+        having = [n for n, d in declarations().items() if d.api(front_end) is not None]
+        raise UsageError(f"optimizer {rule!r} has no {front_end} spelling; valid: {', '.join(having)}")
+    return api.name

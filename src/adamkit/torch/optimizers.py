@@ -167,25 +167,12 @@ def build(declaration: Declaration) -> type[RuleOptimizer]:
     return cls
 
 
-_BUILT: dict[str, tuple[Declaration, type]] = {}
-
-
 def class_named(name: str) -> type[RuleOptimizer]:
     """The class called ``name`` (``"Adam"``), built once per declaration; an AttributeError when
     no declaration spells its torch class so."""
-    declaration = registry.by_api("torch", name)
-    if declaration is None:
-        raise AttributeError(name)
-    cached = _BUILT.get(name)
-    if cached is None or cached[0] is not declaration:
-        cached = _BUILT[name] = (declaration, build(declaration))
-    return cached[1]  # type: ignore[return-value]
+    return registry.built("torch", name, build)  # type: ignore[no-any-return]
 
 
 def for_rule(rule: str) -> type[RuleOptimizer]:
     """The class of rule ``rule`` (``"adamw"`` -> ``AdamW``); a UsageError lists the valid ones."""
-    api = registry.declaration(rule).torch
-    if api is None:
-        raise HyperparameterError(f"optimizer {rule!r} has no torch class; valid: "
-                                  f"{', '.join(n for n, d in registry.declarations().items() if d.torch)}")
-    return class_named(api.name)
+    return class_named(registry.spelling("torch", rule))
