@@ -122,3 +122,11 @@ def test_tune_plots_leave_matplotlib_style_as_it_was(tmp_path):
                      "--strategy", "random", "--trials", "4", "--out", str(tmp_path / "t")]) == 0
     assert list((tmp_path / "t" / "plots").glob("adam-*.png"))
     assert style() == before
+
+
+def test_muon_on_a_test_function_says_why_in_one_line(tmp_path):
+    done = run_tune("--function", "booth", "--optimizers", "muon", "--trials", "2",
+                    "--out", str(tmp_path / "t"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("adamkit: error: muon acts on weight matrices") and \
+        done.stderr.count("\n") == 1

@@ -146,6 +146,8 @@ def _check(s: dict, objective) -> None:
     valid = objective.optimizers()
     for name in s["optimizers"]:
         if name not in valid:
+            if hasattr(objective, "check_optimizer"):
+                objective.check_optimizer(name)  # a declared one that cannot be tuned here: why
             raise choice("optimizer", name, valid)
 
 

@@ -44,9 +44,19 @@ class LabObjective:
         self.start = None if start is None else [float(v) for v in start]
 
     def optimizers(self) -> tuple[str, ...]:
+        """The optimizers a test function's point can race (Muon, acting on matrices, cannot:
+        :func:`adamkit.lab.engine.optimizer_spec` says so in one line)."""
         from adamkit.lab.engine import optimizer_names
 
         return tuple(n for n in optimizer_names() if registry.variant(n).shape == "any")
+
+    def check_optimizer(self, name: str) -> None:
+        """A UsageError saying why a declared optimizer cannot be tuned here (Muon on a point)."""
+        from adamkit.lab.engine import matrix_note
+
+        declared = registry.variants().get(name)
+        if declared is not None and declared.shape == "matrix":
+            raise UsageError(matrix_note(name))
 
     def applicable(self, optimizer: str) -> set[str]:
         from adamkit.lab.engine import hyperparameter_names
