@@ -42,7 +42,6 @@ from adamkit.rules._declaration import FRONT_ENDS, SHAPES, Declaration, Variant
 
 _DECLARED: dict[str, Declaration] = {}
 _discovered = False
-generation = 0  # bumped on every change, so front ends can tell a cached class is stale
 
 
 def _discover() -> None:
@@ -64,14 +63,13 @@ def _discover() -> None:
 def register(declaration: Declaration) -> Declaration:
     """Add ``declaration``; every front end and tool finds it from now on. A UsageError when a
     name (its rule's, a variant's, a front end's class or function) is taken already."""
-    global generation
     _discover()
     if declaration.shape not in SHAPES:
         raise UsageError(f"{declaration.name}: invalid shape {declaration.shape!r}; valid: "
                          f"{', '.join(SHAPES)}")
     taken = {v.name for d in _DECLARED.values() for v in d.named()}
     for v in declaration.named():
-        if v.name in taken or (v.name in _DECLARED):
+        if v.name in taken:
             raise UsageError(f"optimizer name {v.name!r} is declared already")
     for front_end in FRONT_ENDS:
         api = declaration.api(front_end)
@@ -80,15 +78,12 @@ def register(declaration: Declaration) -> Declaration:
         if api is not None:
             api.parameters()  # a signature that does not parse fails here, not at first use
     _DECLARED[declaration.name] = declaration
-    generation += 1
     return declaration
 
 
 def unregister(name: str) -> None:
     """Remove the declaration called ``name`` (a test's toy optimizer)."""
-    global generation
     _DECLARED.pop(name)
-    generation += 1
 
 
 @contextlib.contextmanager
