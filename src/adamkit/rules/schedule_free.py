@@ -182,7 +182,7 @@ def update(param: Any, grad: Any, state: dict, step: Any, hp: dict, xp: Any) -> 
 
 def eval_params(y: Any, z: Any, beta1: Any, xp: Any) -> Any:
     """``x = (y - (1-β1)·z)/β1``, spelt as the reference's ``eval()``: ``lerp(y, z, 1 - 1/β1)``
-    (``y`` is the param: written in place under ``in_place_updates``)."""
+    (``y`` is the param: written in place under the in-place namespace, ``rules.in_place(torch)``)."""
     return lerp(y, z, as_scalar_or_array(1 - 1 / beta1, y, xp), xp)
 
 
